@@ -1,0 +1,36 @@
+using System.CommandLine;
+using System.Reflection;
+
+namespace IommuKit.Cli.Commands;
+
+/// <summary>Builds the <c>iommukit</c> command tree. Commands only parse arguments and render; logic lives in the library.</summary>
+public static class CliApp
+{
+    /// <summary>Exit code for success.</summary>
+    public const int ExitOk = 0;
+
+    /// <summary>Exit code when an expectation failed.</summary>
+    public const int ExitFailed = 1;
+
+    /// <summary>Exit code for invalid input (a bad file, flag or argument).</summary>
+    public const int ExitInvalid = 2;
+
+    /// <summary>The informational version of the tool.</summary>
+    public static string Version =>
+        typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    /// <summary>Creates the root command with every verb.</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("iommukit: an IOMMU / VFIO DMA-mapping emulator");
+        return root;
+    }
+
+    /// <summary>Parses <paramref name="args"/> and runs the chosen command; returns the exit code.</summary>
+    public static int Run(string[] args)
+    {
+        RootCommand root = BuildRoot();
+        ParseResult parse = root.Parse(args);
+        return parse.Invoke();
+    }
+}

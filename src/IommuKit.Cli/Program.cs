@@ -1,0 +1,3 @@
+using IommuKit.Cli.Commands;
+
+return CliApp.Run(args);
