@@ -169,6 +169,34 @@ public sealed class MemoryMap
         return space;
     }
 
+    /// <summary>
+    /// Removes <paramref name="space"/> from the map (<c>address_space_destroy</c>). Its listeners must have been
+    /// unregistered first, so that they saw every range go away.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="space"/> is not an address space of this map.</exception>
+    /// <exception cref="InvalidOperationException">Listeners are still registered on it, or called from a listener callback.</exception>
+    public void DestroyAddressSpace(AddressSpace space)
+    {
+        ArgumentNullException.ThrowIfNull(space);
+        if (!_addressSpaces.Contains(space))
+        {
+            ThrowHelper.ThrowArgument(nameof(space), $"address space '{space.Name}' is not part of this memory map");
+        }
+
+        if (space.Listeners.Count > 0)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                $"address space '{space.Name}' still has {space.Listeners.Count} listener(s); unregister them first");
+        }
+
+        if (_notifying)
+        {
+            ThrowHelper.ThrowInvalidOperation("address spaces cannot be destroyed from inside a listener callback");
+        }
+
+        _addressSpaces.Remove(space);
+    }
+
     /// <summary>Opens a (possibly nested) transaction (<c>memory_region_transaction_begin</c>).</summary>
     /// <exception cref="InvalidOperationException">Called from a listener callback during a commit.</exception>
     public void BeginTransaction()
@@ -259,6 +287,11 @@ public sealed class MemoryMap
         if (_notifying)
         {
             ThrowHelper.ThrowInvalidOperation("listeners cannot be registered from inside a listener callback");
+        }
+
+        if (!_addressSpaces.Contains(space))
+        {
+            ThrowHelper.ThrowInvalidOperation($"address space '{space.Name}' was destroyed");
         }
 
         int priority = listener.Priority;
@@ -437,6 +470,7 @@ public sealed class MemoryMap
     {
         ulong align = size >= HostAlignLarge ? HostAlignLarge : HostAlignSmall;
         UInt128 candidate = HostPoolBase;
+        // candidate <= 2^64 + align and size <= 2^64: every sum below fits 128 bits.
         foreach (IovaRange used in _hostBlocks)
         {
             // Blocks are sorted by First; the candidate fits below this one or moves past its end.

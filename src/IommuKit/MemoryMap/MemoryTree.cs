@@ -137,6 +137,7 @@ public static class MemoryTree
             .Append(node.TypeName).Append("): ");
         if (mr.AliasTarget is { } target)
         {
+            // AliasOffset < 2^64 and Size <= 2^64: the sum fits 128 bits.
             UInt128 aliasLast = mr.Size == 0 ? mr.AliasOffset : mr.AliasOffset + mr.Size - 1;
             sb.Append("alias ").Append(mr.Name).Append(" @").Append(target.Name).Append(' ')
                 .Append(Hex(mr.AliasOffset)).Append('-').Append(Hex(aliasLast));

@@ -22,7 +22,7 @@ public sealed class MemoryTreeNode
     /// <summary>The absolute first address: the sum of the addresses of the region and its ancestors.</summary>
     public UInt128 Start { get; }
 
-    /// <summary>The absolute last address, <c>Start + Size - 1</c> (equal to <see cref="Start"/> for a 0-size region, as QEMU prints it).</summary>
+    /// <summary>The absolute last address, <c>Start + Size - 1</c> (equal to <see cref="Start"/> for a 0-size region, as QEMU prints it). Start is below depth × 2^64 and Size at most 2^64, so this fits 128 bits.</summary>
     public UInt128 Last => Region.Size == 0 ? Start : Start + Region.Size - 1;
 
     /// <summary>The region's priority in its container.</summary>

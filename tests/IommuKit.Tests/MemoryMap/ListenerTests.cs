@@ -411,6 +411,25 @@ public class ListenerTests
     }
 
     [Fact]
+    public void Destroying_an_address_space_requires_its_listeners_to_be_gone_and_stops_its_updates()
+    {
+        var (map, space, _, hole) = LowWithHole();
+        var log = new List<string>();
+        var l = new RecordingListener("l", log);
+        space.RegisterListener(l);
+        var e = Assert.Throws<InvalidOperationException>(() => map.DestroyAddressSpace(space));
+        Assert.Contains("unregister them first", e.Message, StringComparison.Ordinal);
+        Assert.Contains(space, map.AddressSpaces);
+
+        space.UnregisterListener(l);
+        map.DestroyAddressSpace(space);
+        Assert.Empty(map.AddressSpaces);
+        hole.SetEnabled(false);
+        Assert.Throws<InvalidOperationException>(() => space.RegisterListener(l));
+        Assert.Throws<ArgumentException>(() => map.DestroyAddressSpace(space));
+    }
+
+    [Fact]
     public void Registering_the_same_listener_twice_is_rejected()
     {
         var (_, space, _, _) = LowWithHole();
