@@ -430,6 +430,63 @@ public class ListenerTests
     }
 
     [Fact]
+    public void Qemu_devel_2016_whole_space_iommu_section_reaches_listeners_with_size_2_pow_64_on_add_and_del()
+    {
+        var map = new Map();
+        MemoryRegion root = map.CreateContainer("root", ulong.MaxValue);
+        MemoryRegion dmar = map.CreateIommu("dmar", ulong.MaxValue);
+        root.AddSubregion(0, dmar);
+        AddressSpace space = map.CreateAddressSpace("dma", root);
+        var l = new RecordingListener("l", []);
+        space.RegisterListener(l);
+        dmar.SetEnabled(false);
+        space.UnregisterListener(l); // nothing left to tear down
+
+        MemoryRegionSection added = Assert.Single(l.Added);
+        MemoryRegionSection deleted = Assert.Single(l.Deleted);
+        Assert.Equal(added, deleted);
+        Assert.Equal((UInt128)1 << 64, added.Size);
+        Assert.Equal(ulong.MaxValue, added.Range.Last);
+        Assert.Same(dmar, added.Region);
+    }
+
+    [Fact]
+    public void Vtd_guest_disabling_dmar_deletes_both_iommu_sections_before_adding_ram()
+    {
+        var map = new Map();
+        MemoryRegion system = map.CreateContainer("system", ulong.MaxValue);
+        system.AddSubregion(0x0, map.CreateRam("ram", 0x4000_0000UL));
+        MemoryRegion irTarget = map.CreateReservation("vtd-ir", 0x10_0000UL);
+        MemoryRegion root = map.CreateContainer("vtd-root", ulong.MaxValue);
+        MemoryRegion nodmar = map.CreateAlias("vtd-nodmar", system, 0, ulong.MaxValue);
+        MemoryRegion dmar = map.CreateIommu("vtd-dmar", ulong.MaxValue);
+        dmar.AddSubregionOverlap(0xfee0_0000, map.CreateAlias("vtd-ir-alias", irTarget, 0, 0x10_0000UL), 1);
+        nodmar.SetEnabled(false);
+        root.AddSubregion(0, nodmar);
+        root.AddSubregion(0, dmar);
+        AddressSpace space = map.CreateAddressSpace("vtd", root);
+        var log = new List<string>();
+        space.RegisterListener(new RecordingListener("vfio", log));
+        log.Clear();
+
+        using (map.Transaction())
+        {
+            dmar.SetEnabled(false);
+            nodmar.SetEnabled(true);
+        }
+
+        Assert.Equal(
+        [
+            "vfio begin",
+            "vfio del vtd-dmar [0x0, 0xfedfffff] @0x0",
+            "vfio del vtd-ir [0xfee00000, 0xfeefffff] @0x0",
+            "vfio del vtd-dmar [0xfef00000, 0xffffffffffffffff] @0xfef00000",
+            "vfio add ram [0x0, 0x3fffffff] @0x0",
+            "vfio commit",
+        ], log);
+    }
+
+    [Fact]
     public void Registering_the_same_listener_twice_is_rejected()
     {
         var (_, space, _, _) = LowWithHole();
