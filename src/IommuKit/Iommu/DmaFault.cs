@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace IommuKit.Iommu;
 
-/// <summary>One refused DMA access, as reported in a translation result and recorded in a <see cref="FaultLog"/>.</summary>
+/// <summary>One refused DMA access, as reported in a <see cref="DmaTranslation"/> and recorded in a <see cref="FaultLog"/>.</summary>
 /// <param name="Iova">The IOVA the device accessed.</param>
 /// <param name="Access">The kind of access.</param>
 /// <param name="Reason">Why it was refused.</param>
