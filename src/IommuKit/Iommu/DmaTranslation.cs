@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IommuKit.PageTables;
 
@@ -61,6 +62,7 @@ public readonly struct DmaTranslation : IEquatable<DmaTranslation>
     }
 
     /// <summary>An allowed access.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static DmaTranslation Success(ulong pa, Permissions permissions, ulong leafSize, bool fromIotlb, bool isStale = false) =>
         new(true, pa, permissions, leafSize, fromIotlb, isStale, default);
 

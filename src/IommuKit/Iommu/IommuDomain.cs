@@ -1,3 +1,4 @@
+using System.Numerics;
 using IommuKit.Addressing;
 using IommuKit.Memory;
 using IommuKit.PageTables;
@@ -215,21 +216,18 @@ public sealed class IommuDomain
             return Fault(iova, access, DmaFaultReason.BeyondWidth, deviceId, fromIotlb: false);
         }
 
-        if (Iotlb.TryLookup(iova, out IotlbEntry entry))
+        Iotlb iotlb = Iotlb;
+        int slot = iotlb.LookupSlot(iova);
+        if (slot >= 0)
         {
-            Permissions perms = entry.Permissions;
+            Permissions perms = iotlb.SlotPermissions(slot);
             if (!Allows(perms, access))
             {
                 return Fault(iova, access, PermissionFault(perms, access), deviceId, fromIotlb: true);
             }
 
-            bool stale = (_unflushed.Count != 0 || _unflushedOverflow) && IsStale(iova, in entry);
-            if (stale)
-            {
-                StaleHits++;
-            }
-
-            return DmaTranslation.Success(entry.Translate(iova), perms, entry.LeafSize, fromIotlb: true, stale);
+            bool stale = (_unflushed.Count != 0 || _unflushedOverflow) && IsStale(iova, slot);
+            return DmaTranslation.Success(iotlb.SlotPa(slot, iova), perms, iotlb.SlotLeafSize(slot), fromIotlb: true, stale);
         }
 
         Iotlb.RecordWalk();
@@ -246,7 +244,7 @@ public sealed class IommuDomain
         }
 
         // The leaf is LeafSize aligned in both spaces: iova & ~(size - 1) is its base.
-        Iotlb.Insert(new IotlbEntry(iova & ~(t.LeafSize - 1), t.LeafPa, t.LeafSize, t.Permissions, Generation));
+        Iotlb.Fill(iova & ~(t.LeafSize - 1), t.LeafPa, BitOperations.TrailingZeroCount(t.LeafSize), t.Permissions, Generation);
         return DmaTranslation.Success(t.Pa, t.Permissions, t.LeafSize, fromIotlb: false);
     }
 
@@ -292,22 +290,32 @@ public sealed class IommuDomain
     private DmaTranslation Fault(ulong iova, DmaAccess access, DmaFaultReason reason, int deviceId, bool fromIotlb) =>
         DmaTranslation.Faulted(Faults.Report(iova, access, reason, deviceId), fromIotlb);
 
-    private bool IsStale(ulong iova, in IotlbEntry entry)
+    private bool IsStale(ulong iova, int slot)
     {
+        bool stale = false;
         if (_unflushedOverflow)
         {
             PageTranslation t = PageTable.Translate(iova);
-            return !t.IsPresent || t.Pa != entry.Translate(iova) || t.Permissions != entry.Permissions;
+            stale = !t.IsPresent || t.Pa != Iotlb.SlotPa(slot, iova) || t.Permissions != Iotlb.SlotPermissions(slot);
         }
-
-        foreach ((IovaRange range, long generation) in _unflushed)
+        else
         {
-            if (generation > entry.Generation && range.Contains(iova))
+            long entryGeneration = Iotlb.SlotGeneration(slot);
+            foreach ((IovaRange range, long generation) in _unflushed)
             {
-                return true;
+                if (generation > entryGeneration && range.Contains(iova))
+                {
+                    stale = true;
+                    break;
+                }
             }
         }
 
-        return false;
+        if (stale)
+        {
+            StaleHits++;
+        }
+
+        return stale;
     }
 }
