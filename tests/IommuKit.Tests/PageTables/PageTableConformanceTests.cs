@@ -135,6 +135,24 @@ public abstract class PageTableConformanceTests
     }
 
     [Fact]
+    public void Range_across_1G_boundaries_uses_2M_1G_2M_then_4K_leaves()
+    {
+        IoPageTable t = NewTable();
+
+        // [1G - 2M - 4K, 2G + 2M + 4K): 4K, 2M, 1G, 2M, 4K.
+        ulong first = G1 - M2 - K4;
+        t.Map(IovaRange.FromFirstLast(first, (2 * G1) + M2 + K4 - 1), PaBase + first, Permissions.ReadWrite);
+
+        Assert.Equal(
+            [(first, K4), (G1 - M2, M2), (G1, G1), (2 * G1, M2), ((2 * G1) + M2, K4)],
+            t.Leaves(IovaRange.Full).Select(l => (l.Iova, l.LeafSize)));
+        Assert.Equal((PaBase + G1, 3), (t.Translate(G1).Pa, t.Translate(G1).Level));
+        Assert.Equal(PaBase + (2 * G1) - 1, t.Translate((2 * G1) - 1).Pa);
+        Assert.False(t.Translate(first - 1).IsPresent);
+        Assert.False(t.Translate((2 * G1) + M2 + K4).IsPresent);
+    }
+
+    [Fact]
     public void Pa_alignment_caps_the_leaf_size()
     {
         IoPageTable t = NewTable();
