@@ -460,6 +460,45 @@ public abstract class PageTableConformanceTests
     }
 
     [Fact]
+    public void Visit_with_a_struct_visitor_allocates_nothing()
+    {
+        IoPageTable t = NewTable();
+        t.Map(IovaRange.FromStartSize(0, K4), PaBase, Permissions.ReadWrite);
+        t.Map(IovaRange.FromStartSize(M2, M2), PaBase, Permissions.ReadWrite);
+        t.Map(IovaRange.FromStartSize(Top - K4, K4), PaBase, Permissions.ReadWrite);
+        var warm = new CountingVisitor();
+        t.Visit(IovaRange.Full, ref warm);
+
+        var visitor = new CountingVisitor();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        t.Visit(IovaRange.Full, ref visitor);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(3, visitor.Leaves);
+        Assert.Equal((UInt128)(K4 + M2 + K4), visitor.Bytes);
+
+        // The root, one chain of levels - 1 tables down to the 4K page at 0 (the 2M leaf sits in that chain's
+        // level-2 table), and another chain down to the top page.
+        Assert.Equal(1 + ((ExpectedLevels - 1) * 2), visitor.Tables);
+    }
+
+    private struct CountingVisitor : IPageTableVisitor
+    {
+        public int Leaves;
+        public int Tables;
+        public UInt128 Bytes;
+
+        public void VisitTable(ulong tablePa, int level, ulong iovaBase) => Tables++;
+
+        public void VisitLeaf(in PageTableLeaf leaf)
+        {
+            Leaves++;
+            Bytes += leaf.Size;
+        }
+    }
+
+    [Fact]
     public void Raw_entries_carry_the_format_bits()
     {
         IoPageTable t = NewTable();
