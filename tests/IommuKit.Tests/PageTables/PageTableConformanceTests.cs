@@ -31,6 +31,9 @@ public abstract class PageTableConformanceTests
     /// <summary>Checks the raw bits of a leaf entry.</summary>
     protected abstract void AssertRawLeafEntry(ulong pte, ulong pa, int level, Permissions permissions);
 
+    /// <summary>The table entry with writes below it forbidden (VT-d: W clear; ARM: APTable[1] set).</summary>
+    protected abstract ulong ReadOnlyTableEntry(ulong tablePte);
+
     protected IoPageTable NewTable(PageSizes? leafSizes = null, IovaRange? pool = null)
     {
         var memory = new PhysicalMemory();
@@ -274,6 +277,20 @@ public abstract class PageTableConformanceTests
             Assert.Equal(PageTableStatus.UnsupportedPermissions, writeOnly);
             Assert.False(t.Translate(2 * K4).IsPresent);
         }
+    }
+
+    [Fact]
+    public void Effective_permissions_are_the_and_over_the_walk()
+    {
+        IoPageTable t = NewTable();
+        t.Map(IovaRange.FromStartSize(0, K4), PaBase, Permissions.ReadWrite);
+        Assert.True(t.TryReadEntry(t.RootPa, 0, out ulong rootEntry));
+        t.Memory.WriteUInt64(t.RootPa, ReadOnlyTableEntry(rootEntry));
+
+        PageTranslation tr = t.Translate(0);
+        Assert.True(tr.IsPresent);
+        Assert.Equal(Permissions.Read, tr.Permissions);
+        Assert.Equal(Permissions.Read, Assert.Single(t.Leaves(IovaRange.Full)).Permissions);
     }
 
     [Fact]
@@ -605,6 +622,8 @@ public sealed class X86SecondLevel4LevelConformanceTests : PageTableConformanceT
 
     protected override bool SupportsWriteOnly => true;
 
+    protected override ulong ReadOnlyTableEntry(ulong tablePte) => tablePte & ~X86SecondLevelPte.WriteBit;
+
     protected override void AssertRawTableEntry(ulong pte, ulong childPa) => X86Raw.AssertTable(pte, childPa);
 
     protected override void AssertRawLeafEntry(ulong pte, ulong pa, int level, Permissions permissions) =>
@@ -620,6 +639,8 @@ public sealed class X86SecondLevel5LevelConformanceTests : PageTableConformanceT
     protected override int ExpectedLevels => 5;
 
     protected override bool SupportsWriteOnly => true;
+
+    protected override ulong ReadOnlyTableEntry(ulong tablePte) => tablePte & ~X86SecondLevelPte.WriteBit;
 
     protected override void AssertRawTableEntry(ulong pte, ulong childPa) => X86Raw.AssertTable(pte, childPa);
 
@@ -637,6 +658,8 @@ public sealed class ArmLpae48ConformanceTests : PageTableConformanceTests
 
     /// <summary>Stage-1 AP always grants read: write-only is refused (Linux silently maps it read-write).</summary>
     protected override bool SupportsWriteOnly => false;
+
+    protected override ulong ReadOnlyTableEntry(ulong tablePte) => tablePte | ArmLpaePte.ApTableReadOnlyBit;
 
     protected override void AssertRawTableEntry(ulong pte, ulong childPa)
     {
