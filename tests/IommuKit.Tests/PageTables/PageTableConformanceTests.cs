@@ -31,6 +31,9 @@ public abstract class PageTableConformanceTests
     /// <summary>Checks the raw bits of a leaf entry.</summary>
     protected abstract void AssertRawLeafEntry(ulong pte, ulong pa, int level, Permissions permissions);
 
+    /// <summary>The table entry with writes below it forbidden (VT-d: W clear; ARM: APTable[1] set).</summary>
+    protected abstract ulong ReadOnlyTableEntry(ulong tablePte);
+
     protected IoPageTable NewTable(PageSizes? leafSizes = null, IovaRange? pool = null)
     {
         var memory = new PhysicalMemory();
@@ -277,6 +280,20 @@ public abstract class PageTableConformanceTests
     }
 
     [Fact]
+    public void Effective_permissions_are_the_and_over_the_walk()
+    {
+        IoPageTable t = NewTable();
+        t.Map(IovaRange.FromStartSize(0, K4), PaBase, Permissions.ReadWrite);
+        Assert.True(t.TryReadEntry(t.RootPa, 0, out ulong rootEntry));
+        t.Memory.WriteUInt64(t.RootPa, ReadOnlyTableEntry(rootEntry));
+
+        PageTranslation tr = t.Translate(0);
+        Assert.True(tr.IsPresent);
+        Assert.Equal(Permissions.Read, tr.Permissions);
+        Assert.Equal(Permissions.Read, Assert.Single(t.Leaves(IovaRange.Full)).Permissions);
+    }
+
+    [Fact]
     public void Partial_unmap_of_a_2M_leaf_splits_it_into_4K_leaves_keeping_pa()
     {
         // Historical io-pgtable-arm arm_lpae_split_blk_unmap: the block becomes a table of next-level leaves.
@@ -460,6 +477,45 @@ public abstract class PageTableConformanceTests
     }
 
     [Fact]
+    public void Visit_with_a_struct_visitor_allocates_nothing()
+    {
+        IoPageTable t = NewTable();
+        t.Map(IovaRange.FromStartSize(0, K4), PaBase, Permissions.ReadWrite);
+        t.Map(IovaRange.FromStartSize(M2, M2), PaBase, Permissions.ReadWrite);
+        t.Map(IovaRange.FromStartSize(Top - K4, K4), PaBase, Permissions.ReadWrite);
+        var warm = new CountingVisitor();
+        t.Visit(IovaRange.Full, ref warm);
+
+        var visitor = new CountingVisitor();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        t.Visit(IovaRange.Full, ref visitor);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+        Assert.Equal(3, visitor.Leaves);
+        Assert.Equal((UInt128)(K4 + M2 + K4), visitor.Bytes);
+
+        // The root, one chain of levels - 1 tables down to the 4K page at 0 (the 2M leaf sits in that chain's
+        // level-2 table), and another chain down to the top page.
+        Assert.Equal(1 + ((ExpectedLevels - 1) * 2), visitor.Tables);
+    }
+
+    private struct CountingVisitor : IPageTableVisitor
+    {
+        public int Leaves;
+        public int Tables;
+        public UInt128 Bytes;
+
+        public void VisitTable(ulong tablePa, int level, ulong iovaBase) => Tables++;
+
+        public void VisitLeaf(in PageTableLeaf leaf)
+        {
+            Leaves++;
+            Bytes += leaf.Size;
+        }
+    }
+
+    [Fact]
     public void Raw_entries_carry_the_format_bits()
     {
         IoPageTable t = NewTable();
@@ -566,6 +622,8 @@ public sealed class X86SecondLevel4LevelConformanceTests : PageTableConformanceT
 
     protected override bool SupportsWriteOnly => true;
 
+    protected override ulong ReadOnlyTableEntry(ulong tablePte) => tablePte & ~X86SecondLevelPte.WriteBit;
+
     protected override void AssertRawTableEntry(ulong pte, ulong childPa) => X86Raw.AssertTable(pte, childPa);
 
     protected override void AssertRawLeafEntry(ulong pte, ulong pa, int level, Permissions permissions) =>
@@ -581,6 +639,8 @@ public sealed class X86SecondLevel5LevelConformanceTests : PageTableConformanceT
     protected override int ExpectedLevels => 5;
 
     protected override bool SupportsWriteOnly => true;
+
+    protected override ulong ReadOnlyTableEntry(ulong tablePte) => tablePte & ~X86SecondLevelPte.WriteBit;
 
     protected override void AssertRawTableEntry(ulong pte, ulong childPa) => X86Raw.AssertTable(pte, childPa);
 
@@ -598,6 +658,8 @@ public sealed class ArmLpae48ConformanceTests : PageTableConformanceTests
 
     /// <summary>Stage-1 AP always grants read: write-only is refused (Linux silently maps it read-write).</summary>
     protected override bool SupportsWriteOnly => false;
+
+    protected override ulong ReadOnlyTableEntry(ulong tablePte) => tablePte | ArmLpaePte.ApTableReadOnlyBit;
 
     protected override void AssertRawTableEntry(ulong pte, ulong childPa)
     {
