@@ -23,7 +23,7 @@ internal sealed class DocumentReader
 
     public ScenarioDocument Read(YamlNode? root)
     {
-        if (root is null)
+        if (root is null or YamlScalar { IsNull: true })
         {
             throw new ScenarioException(new SourcePosition(_file, 1, 1), "empty scenario file: expected a map with 'steps'");
         }

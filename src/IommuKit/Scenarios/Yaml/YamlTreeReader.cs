@@ -54,6 +54,13 @@ internal static partial class YamlTreeReader
         {
             throw new ScenarioException(ToPosition(file, e.Start), "YAML syntax error: " + StripMarks(e.Message), e);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's parser can fail on malformed input without a YamlException (an unexpected token state);
+            // the last event read is the closest position known.
+            Mark mark = parser.Current?.End ?? Mark.Empty;
+            throw new ScenarioException(ToPosition(file, mark), "YAML syntax error: malformed YAML after this point", e);
+        }
     }
 
     private static YamlNode ReadNode(Parser parser, string file, ParsingEvent current, int depth)
