@@ -93,7 +93,7 @@ public static class ScenarioNumber
 
         if (value > TwoTo64)
         {
-            error = $"size '{Shorten(text)}' exceeds 2^64";
+            error = $"'{Shorten(text)}' exceeds 2^64, the largest size";
             value = 0;
             return false;
         }
