@@ -10,8 +10,9 @@ namespace IommuKit.Memory;
 /// <remarks>
 /// <para>Invariants: regions are page aligned and disjoint (one record per region, kept in a
 /// <see cref="RangeMap{T}"/>). Each region is backed by one physically contiguous host range in
-/// <see cref="Physical"/>, allocated upwards from <see cref="PhysicalBase"/> (2^50, far above
-/// <see cref="FrameAllocator.DefaultPool"/>) so that <c>pa ≡ va (mod 1 GiB)</c>: a container can then map the
+/// <see cref="Physical"/>, allocated upwards from <see cref="PhysicalBase"/> (2^47, clear of
+/// <see cref="FrameAllocator.DefaultPool"/> at 2^40 + 64 GiB, and low enough that the default 2^47-byte user space fits
+/// a 48-bit output address such as ARM LPAE's) so that <c>pa ≡ va (mod 1 GiB)</c>: a container can then map the
 /// largest leaves the IOVA alignment allows.</para>
 /// <para>Pin counts are kept as disjoint page-aligned segments with a count of at least 1, adjacent segments of
 /// equal count merged, so pinning a terabyte costs one segment. Nothing is stored for unpinned memory, and the
@@ -25,8 +26,8 @@ public sealed class HostMemory
     /// <summary>The page size, 4 KiB.</summary>
     public const ulong PageSize = PageSizes.Size4K;
 
-    /// <summary>The lowest host physical address given to regions: 2^50.</summary>
-    public const ulong PhysicalBase = 1UL << 50;
+    /// <summary>The lowest host physical address given to regions: 2^47.</summary>
+    public const ulong PhysicalBase = 1UL << 47;
 
     /// <summary>The alignment congruence kept between a region's VA and its PA: 1 GiB.</summary>
     public const ulong CongruenceAlignment = PageSizes.Size1G;

@@ -39,8 +39,8 @@ public sealed partial class VfioContainer
     public const ulong MaxDirtyBitmapSize = (MaxDirtyBitmapPages + 63) / 64 * 8;
 
     private readonly RangeMap<DmaRecord> _dmas = new();
-    private readonly List<IovaRange> _iovaList = [];
-    private readonly ulong _pgsizeBitmap = PageMask;
+    private List<IovaRange> _iovaList = [];
+    private ulong _pgsizeBitmap = PageMask;
     private uint _dmaAvail;
     private int _vaddrInvalidCount;
     private bool _dirtyTracking;
