@@ -189,13 +189,19 @@ public sealed partial class VfioContainer
         return list.Count == 0 ? null : list;
     }
 
-    // vfio_update_pgsize_bitmap: AND of the domains; sub-PAGE_SIZE sizes hidden with PAGE_SIZE forced in their place.
-    private void UpdatePgsizeBitmap()
+    // vfio_update_pgsize_bitmap.
+    private void UpdatePgsizeBitmap() => _pgsizeBitmap = CombinePgsizeBitmaps(_domains.Select(d => d.PageSizes.Bitmap));
+
+    /// <summary>
+    /// The container's <c>pgsize_bitmap</c> for domains with <paramref name="bitmaps"/>: their AND (PAGE_MASK for
+    /// none), and when that has sizes below PAGE_SIZE they are hidden and PAGE_SIZE is forced in their place.
+    /// </summary>
+    internal static ulong CombinePgsizeBitmaps(IEnumerable<ulong> bitmaps)
     {
         ulong bitmap = ulong.MaxValue;
-        foreach (IommuDomain d in _domains)
+        foreach (ulong b in bitmaps)
         {
-            bitmap &= d.PageSizes.Bitmap;
+            bitmap &= b;
         }
 
         if ((bitmap & ~PageMask) != 0)
@@ -203,7 +209,7 @@ public sealed partial class VfioContainer
             bitmap = (bitmap & PageMask) | PageSize;
         }
 
-        _pgsizeBitmap = bitmap;
+        return bitmap;
     }
 
     // Pins the record's pages and maps them into every domain; all-or-nothing. With no domain nothing is pinned.

@@ -241,3 +241,38 @@ public class VfioDirtyTests
         Assert.Equal(0x0fUL, BitConverter.ToUInt64(bm.Data!)); // bits 0-3 kept; 4-63 written (clean)
     }
 }
+
+public class VfioDirtyReportingTests
+{
+    [Fact]
+    public void With_devices_that_report_dirty_pages_only_marked_pages_read_dirty_even_when_mapped()
+    {
+        var host = new HostMemory(new PhysicalMemory());
+        VfioContainer c = Container(host: host);
+        c.AllMappedPagesDirty = false;
+        Assert.Equal(Errno.Ok, c.AttachDomain(VfioDomainTests.Domain(host)));
+        Assert.Equal(Errno.Ok, c.Map(0x10000, 0x10000, vaddr: 0x5000_0000));
+        var start = new VfioDirtyPages(VfioDirtyPagesFlags.Start);
+        Assert.Equal(Errno.Ok, c.DirtyPages(ref start));
+        c.MarkDirty(0x13000, 0x2000);
+        c.MarkDirty(0x40000, 0x1000); // unmapped: ignored
+        VfioBitmap bm = VfioBitmap.Allocate(P, 8);
+        var get = new VfioDirtyPages(0x10000, 0x10000, bm);
+        Assert.Equal(Errno.Ok, c.DirtyPages(ref get));
+        Assert.Equal(0x18UL, BitConverter.ToUInt64(bm.Data!));
+    }
+
+    [Fact]
+    public void Mark_dirty_while_not_tracking_records_nothing()
+    {
+        VfioContainer c = Container();
+        Assert.Equal(Errno.Ok, c.Map(0x10000, 0x10000));
+        c.MarkDirty(0x10000, 0x1000);
+        var start = new VfioDirtyPages(VfioDirtyPagesFlags.Start);
+        Assert.Equal(Errno.Ok, c.DirtyPages(ref start));
+        VfioBitmap bm = VfioBitmap.Allocate(P, 8);
+        var get = new VfioDirtyPages(0x10000, 0x10000, bm);
+        Assert.Equal(Errno.Ok, c.DirtyPages(ref get));
+        Assert.Equal(0UL, BitConverter.ToUInt64(bm.Data!));
+    }
+}

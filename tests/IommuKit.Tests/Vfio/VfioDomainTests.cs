@@ -260,3 +260,26 @@ public class VfioDomainTests
         Assert.Equal(0UL, host.PinnedPages);
     }
 }
+
+public class VfioPgsizeBitmapTests
+{
+    [Fact]
+    public void No_domain_gives_PAGE_MASK()
+    {
+        // linux-vfio-iommufd.md §1.2: with no domain pgsize_bitmap is PAGE_MASK.
+        Assert.Equal(~0xfffUL, VfioContainer.CombinePgsizeBitmaps([]));
+    }
+
+    [Fact]
+    public void Sub_page_sizes_are_hidden_and_PAGE_SIZE_forced()
+    {
+        // §1.2: the selftest mock domain (2 KiB and 1 MiB pages) reads as 4 KiB | 1 MiB.
+        Assert.Equal(0x1000UL | 0x10_0000, VfioContainer.CombinePgsizeBitmaps([0x800UL | 0x10_0000]));
+    }
+
+    [Fact]
+    public void Domains_are_anded_and_PAGE_SIZE_is_not_forced_without_sub_page_sizes()
+    {
+        Assert.Equal(PageSizes.Size2M, VfioContainer.CombinePgsizeBitmaps([PageSizes.X86.Bitmap, PageSizes.Size2M | PageSizes.Size512G]));
+    }
+}
