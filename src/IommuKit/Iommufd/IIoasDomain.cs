@@ -5,7 +5,7 @@ namespace IommuKit.Iommufd;
 
 /// <summary>
 /// What an <see cref="Ioas"/> needs from an attached IOMMU domain (the kernel's <c>iommu_domain</c>): its geometry
-/// and map/unmap. <see cref="IommuDomainTarget"/> adapts <c>IommuKit.Iommu.IommuDomain</c>.
+/// and map/unmap. <c>IommuDomainTarget</c> adapts <c>IommuKit.Iommu.IommuDomain</c>.
 /// </summary>
 internal interface IIoasDomain
 {

@@ -174,40 +174,38 @@ public sealed partial class Ioas
         area.Filled = false;
     }
 
-    // The host pages the area's user range touches, ascending by page VA.
-    private static IEnumerable<ulong> HostPages(IovaRange range, IoasArea area)
+    // The page-aligned user VA range the area touches.
+    private static IovaRange HostPages(IovaRange range, IoasArea area)
     {
         ulong firstPage = area.UserVaAt(0) & ~(PageSize - 1);
-        ulong lastPage = area.UserVaAt(range.Size - 1) & ~(PageSize - 1);
-        for (ulong p = firstPage; ; p += PageSize)
-        {
-            yield return p;
-            if (p == lastPage)
-            {
-                yield break; // stops before p + PageSize could pass 2^64-1
-            }
-        }
+        ulong lastByte = area.UserVaAt(range.Size - 1) | (PageSize - 1);
+        return IovaRange.FromFirstLast(firstPage, lastByte);
     }
 
-    // Takes one user per host page for the area; the host pin is taken only on the first user (pin once per pages object).
+    // Takes one user per host page for the area; the host pin is taken only on a page's first user, so each page is
+    // pinned once per pages object however many areas (COPY, split) and domains use it. All-or-nothing (EFAULT).
     private Errno Pin(IovaRange range, IoasArea area)
     {
-        var taken = new List<ulong>();
-        foreach (ulong page in HostPages(range, area))
+        IovaRange pages = HostPages(range, area);
+        if (!_memory!.IsAccessible(pages, area.Pages.Writable))
+        {
+            return Errno.EFAULT;
+        }
+
+        var fresh = new List<ulong>();
+        ForEachPage(pages, page =>
         {
             area.Pages.PageUsers.TryGetValue(page, out int users);
-            if (users == 0 && !_memory!.TryPin(page, area.Pages.Writable))
+            if (users == 0)
             {
-                foreach (ulong t in taken)
-                {
-                    DropUser(area.Pages, t);
-                }
-
-                return Errno.EFAULT;
+                fresh.Add(page);
             }
 
             area.Pages.PageUsers[page] = users + 1;
-            taken.Add(page);
+        });
+        foreach (IovaRange run in Runs(fresh))
+        {
+            _memory.Pin(run, area.Pages.Writable); // cannot fail: the whole range was checked accessible
         }
 
         return Errno.Ok;
@@ -215,24 +213,58 @@ public sealed partial class Ioas
 
     private void Unpin(IovaRange range, IoasArea area)
     {
-        foreach (ulong page in HostPages(range, area))
+        var released = new List<ulong>();
+        ForEachPage(HostPages(range, area), page =>
         {
-            DropUser(area.Pages, page);
+            int users = area.Pages.PageUsers[page] - 1;
+            if (users == 0)
+            {
+                area.Pages.PageUsers.Remove(page);
+                released.Add(page);
+            }
+            else
+            {
+                area.Pages.PageUsers[page] = users;
+            }
+        });
+        foreach (IovaRange run in Runs(released))
+        {
+            _memory!.Unpin(run);
         }
     }
 
-    private void DropUser(IoasPages pages, ulong page)
+    private static void ForEachPage(IovaRange pages, Action<ulong> action)
     {
-        int users = pages.PageUsers[page] - 1;
-        if (users == 0)
+        for (ulong p = pages.First; ; p += PageSize)
         {
-            pages.PageUsers.Remove(page);
-            _memory!.Unpin(page);
+            action(p);
+            if (p == (pages.Last & ~(PageSize - 1)))
+            {
+                return; // stops before p + PageSize could pass 2^64-1
+            }
         }
-        else
+    }
+
+    // Ascending page VAs grouped into contiguous page-aligned ranges.
+    private static List<IovaRange> Runs(List<ulong> pages)
+    {
+        var runs = new List<IovaRange>();
+        int i = 0;
+        while (i < pages.Count)
         {
-            pages.PageUsers[page] = users;
+            ulong first = pages[i];
+            ulong last = first;
+            i++;
+            while (i < pages.Count && pages[i] - last == PageSize)
+            {
+                last = pages[i];
+                i++;
+            }
+
+            runs.Add(IovaRange.FromFirstLast(first, last | (PageSize - 1)));
         }
+
+        return runs;
     }
 
     // Maps the area into one domain in physically contiguous runs (one host page per call when huge pages are off, as
@@ -241,51 +273,37 @@ public sealed partial class Ioas
     {
         UInt128 offset = 0;
         UInt128 size = range.Size;
-        ulong runIova = range.First;
-        ulong runPa = 0;
-        UInt128 runLength = 0;
         while (offset < size)
         {
             ulong va = area.UserVaAt(offset);
-            ulong chunk = PageSize - (va % PageSize);
-            UInt128 length = UInt128.Min(chunk, size - offset);
-            if (!_memory!.TryTranslate(va, out ulong pa))
-            {
-                return Undo(Errno.EFAULT);
-            }
-
             ulong iova = (ulong)(range.First + offset); // inside the area, so it fits
-            if (runLength > 0 && !DisableLargePages && pa == runPa + runLength)
+            if (!_memory!.TryGetPhysicalRun(va, out ulong pa, out IovaRange run))
             {
-                runLength += length;
+                return Undo(Errno.EFAULT, iova);
             }
-            else
-            {
-                if (runLength > 0)
-                {
-                    Errno rc = domain.Map(IovaRange.FromStartSize(runIova, runLength), runPa, area.Readable, area.Writeable);
-                    if (rc != Errno.Ok)
-                    {
-                        return Undo(rc);
-                    }
-                }
 
-                runIova = iova;
-                runPa = pa;
-                runLength = length;
+            UInt128 length = UInt128.Min(run.Size, size - offset);
+            if (DisableLargePages)
+            {
+                length = UInt128.Min(length, PageSize - (va % PageSize));
+            }
+
+            Errno rc = domain.Map(IovaRange.FromStartSize(iova, length), pa, area.Readable, area.Writeable);
+            if (rc != Errno.Ok)
+            {
+                return Undo(rc, iova);
             }
 
             offset += length;
         }
 
-        Errno last = domain.Map(IovaRange.FromStartSize(runIova, runLength), runPa, area.Readable, area.Writeable);
-        return last == Errno.Ok ? Errno.Ok : Undo(last);
+        return Errno.Ok;
 
-        Errno Undo(Errno rc)
+        Errno Undo(Errno rc, ulong failedIova)
         {
-            if (runIova > range.First)
+            if (failedIova > range.First)
             {
-                domain.Unmap(IovaRange.FromFirstLast(range.First, runIova - 1));
+                domain.Unmap(IovaRange.FromFirstLast(range.First, failedIova - 1));
             }
 
             return rc;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using IommuKit.Addressing;
 using IommuKit.Linux;
+using IommuKit.Memory;
 
 namespace IommuKit.Iommufd;
 
@@ -11,7 +12,7 @@ namespace IommuKit.Iommufd;
 /// </summary>
 /// <remarks>
 /// <para>State (linux-vfio-iommufd.md §2.2): areas in a <see cref="RangeMap{T}"/> (one per MAP, one per COPY piece,
-/// never merged); reserved ranges from several owners (domain aperture complements, device regions, <see cref="Reserve"/>)
+/// never merged); reserved ranges from several owners (domain aperture complements, device regions, <see cref="Reserve(IovaRange)"/>)
 /// kept per owner and indexed as their union; allowed ranges (ALLOW_IOVAS, disjoint) that constrain only automatic
 /// allocation and forbid later reservations. <see cref="IovaAlignment"/> starts at 1 (byte-granular IOVAs with no domain)
 /// and is the maximum of every domain's smallest page and PAGE_SIZE while huge pages are disabled.</para>
@@ -35,10 +36,10 @@ public sealed partial class Ioas
     private readonly RangeMap<bool> _reservedUnion = new();
     private RangeMap<bool> _allowed = new();
     private readonly List<Attachment> _domains = [];
-    private readonly IIoasHostMemory? _memory;
+    private readonly HostMemory? _memory;
     private readonly ulong _maxAllocAlignment;
 
-    internal Ioas(uint id, IIoasHostMemory? memory, bool transparentHugePages)
+    internal Ioas(uint id, HostMemory? memory, bool transparentHugePages)
     {
         Id = id;
         _memory = memory;

@@ -7,7 +7,7 @@ namespace IommuKit.Iommufd;
 /// <remarks>
 /// Invariants: <see cref="Base"/> is page aligned; the pages are pinned at most once each however many areas and
 /// domains use them (linux-vfio-iommufd.md §2.2, "a page is pinned once per iopt_pages"). <see cref="PageUsers"/>
-/// counts, per host page, the filled areas covering it; the host pin is taken on 0 → 1 and dropped on 1 → 0.
+/// counts, per host page VA, the filled areas covering it; the host pin is taken on 0 → 1 and dropped on 1 → 0.
 /// </remarks>
 internal sealed class IoasPages
 {
