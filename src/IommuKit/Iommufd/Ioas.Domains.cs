@@ -8,6 +8,21 @@ public sealed partial class Ioas
 {
     private sealed record Attachment(IIoasDomain Domain, object Owner);
 
+    /// <summary>The AND of the attached domains' page-size bitmaps; all ones with no domain (<c>iommufd_get_pagesizes</c>).</summary>
+    internal ulong PageSizeBitmap
+    {
+        get
+        {
+            ulong bitmap = ulong.MaxValue;
+            foreach (Attachment d in _domains)
+            {
+                bitmap &= d.Domain.PageSizes.Bitmap;
+            }
+
+            return bitmap;
+        }
+    }
+
     /// <summary>
     /// <c>iopt_table_add_domain</c> plus the device's reserved regions (§2.2): raises the alignment to the domain's
     /// smallest page (EINVAL above PAGE_SIZE, EADDRINUSE when an area does not conform), reserves the aperture complement

@@ -2,6 +2,7 @@ using System.Numerics;
 using IommuKit.Addressing;
 using IommuKit.Linux;
 using IommuKit.Memory;
+using IommuKit.PageTables;
 
 namespace IommuKit.Iommufd;
 
@@ -20,7 +21,7 @@ namespace IommuKit.Iommufd;
 /// pinned once per pages object and mapped into every domain.</para>
 /// <para>Every call is all-or-nothing except the kernel's documented partial unmap (§2.5: a later area sticking out of
 /// the range), which <see cref="Iommufd.IoasUnmap"/> reproduces and the native <see cref="Unmap(IovaRange)"/> does not.</para>
-/// <para>The native <see cref="Unmap(IovaRange)"/> and <c>Map</c> take inclusive <see cref="IovaRange"/>s, so the whole
+/// <para>The native <see cref="Map(IovaRange, ulong, Permissions)"/> and <see cref="Unmap(IovaRange)"/> take inclusive <see cref="IovaRange"/>s, so the whole
 /// 2^64 space is one call (the UAPI needs two maps, §5). A VFIO listener should prefer them.</para>
 /// </remarks>
 public sealed partial class Ioas
@@ -66,7 +67,7 @@ public sealed partial class Ioas
             var list = new List<IoasMapping>(_areas.Count);
             foreach (RangeMapEntry<IoasArea> e in _areas)
             {
-                list.Add(new IoasMapping(e.Range, e.Value.UserVaAt(0), e.Value.Readable, e.Value.Writeable));
+                list.Add(new IoasMapping(e.Range, e.Value.UserVaAt(0), e.Value.Permissions));
             }
 
             return list;
@@ -126,12 +127,15 @@ public sealed partial class Ioas
     /// EFAULT / ENOMEM when a domain is attached and pinning or mapping fails. All-or-nothing.
     /// Unlike the UAPI, <c>size</c> may be 2^64 and the user range may end at 2^64-1.
     /// </remarks>
-    public Errno Map(IovaRange iova, ulong userVa, bool readable, bool writeable)
+    public Errno Map(IovaRange iova, ulong userVa, Permissions permissions)
     {
-        if (!readable && !writeable)
+        if ((permissions & ~Permissions.ReadWrite) != 0 || permissions == Permissions.None)
         {
             return Errno.EINVAL;
         }
+
+        bool readable = (permissions & Permissions.Read) != 0;
+        bool writeable = (permissions & Permissions.Write) != 0;
 
         // userVa + size - 1 <= 2^64 - 1 <=> size <= 2^64 - userVa, compared in 128 bits (no overflow there).
         if (iova.Size > IovaRange.SpaceSize - userVa)

@@ -1,3 +1,5 @@
+using IommuKit.PageTables;
+
 namespace IommuKit.Iommufd;
 
 /// <summary>
@@ -28,6 +30,9 @@ internal sealed class IoasArea
 
     /// <summary>IOMMU_WRITE.</summary>
     public bool Writeable { get; }
+
+    /// <summary>The access as page-table permissions (None is possible through the VFIO compat MAP with no flag).</summary>
+    public Permissions Permissions => (Readable ? Permissions.Read : Permissions.None) | (Writeable ? Permissions.Write : Permissions.None);
 
     /// <summary>True while the area's pages are pinned and mapped into every attached domain.</summary>
     public bool Filled { get; set; }

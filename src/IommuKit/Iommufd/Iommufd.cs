@@ -1,4 +1,5 @@
 using IommuKit.Addressing;
+using IommuKit.Iommu;
 using IommuKit.Linux;
 using IommuKit.Memory;
 
@@ -520,6 +521,19 @@ public sealed class Iommufd
     /// EADDRINUSE when it intersects an area or an allowed range.</summary>
     public Errno IoasReserve(uint ioasId, IovaRange range) =>
         TryGetIoas(ioasId, out Ioas ioas) ? ioas.Reserve(range) : Errno.ENOENT;
+
+    /// <summary>
+    /// Attaches <paramref name="domain"/> to IOAS <paramref name="ioasId"/> as a paging HW pagetable (what attaching a
+    /// device does): ENOENT for a bad id; EINVAL when its smallest page is above PAGE_SIZE; EADDRINUSE when raising the
+    /// alignment meets a misaligned area or the aperture complement / reserved regions meet an area or an allowed range;
+    /// EFAULT when pinning fails. On success every area is pinned and mapped into the domain, and
+    /// <paramref name="hwptId"/> names the attachment (<see cref="Destroy(uint)"/> detaches it).
+    /// </summary>
+    public Errno AttachDomain(uint ioasId, IommuDomain domain, out uint hwptId)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        return AttachDomain(ioasId, new IommuDomainTarget(domain), out hwptId);
+    }
 
     internal Errno AttachDomain(uint ioasId, IIoasDomain domain, out uint hwptId)
     {

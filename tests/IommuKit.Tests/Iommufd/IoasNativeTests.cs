@@ -1,6 +1,7 @@
 using IommuKit.Addressing;
 using IommuKit.Iommufd;
 using IommuKit.Linux;
+using IommuKit.PageTables;
 using static IommuKit.Tests.Iommufd.IommufdTestKit;
 
 namespace IommuKit.Tests.Iommufd;
@@ -12,7 +13,7 @@ public class IoasNativeTests
     public void NativeMap_FullSpace_OneCallOneArea()
     {
         var (_, ioas) = NewIoas();
-        Assert.Equal(Errno.Ok, ioas.Map(IovaRange.Full, 0, true, true));
+        Assert.Equal(Errno.Ok, ioas.Map(IovaRange.Full, 0, Permissions.ReadWrite));
         Assert.Equal([IovaRange.Full], AreaRanges(ioas));
         Assert.Equal(IovaRange.SpaceSize, ioas.Mappings[0].Iova.Size);
     }
@@ -22,7 +23,7 @@ public class IoasNativeTests
     public void NativeUnmap_FullSpace_Reports2Pow64()
     {
         var (_, ioas) = NewIoas();
-        ioas.Map(IovaRange.Full, 0, true, false);
+        ioas.Map(IovaRange.Full, 0, Permissions.Read);
         IoasUnmapResult r = ioas.Unmap(IovaRange.Full);
         Assert.Equal(Errno.Ok, r.Errno);
         Assert.Equal(IovaRange.SpaceSize, r.Bytes);
@@ -43,8 +44,8 @@ public class IoasNativeTests
     public void NativeMap_UserRangePast2Pow64_Eoverflow()
     {
         var (_, ioas) = NewIoas();
-        Assert.Equal(Errno.EOVERFLOW, ioas.Map(IovaRange.Full, 1, true, true));
-        Assert.Equal(Errno.Ok, ioas.Map(R(0, 0xfff), U64Max - 0xfff, true, true));
+        Assert.Equal(Errno.EOVERFLOW, ioas.Map(IovaRange.Full, 1, Permissions.ReadWrite));
+        Assert.Equal(Errno.Ok, ioas.Map(R(0, 0xfff), U64Max - 0xfff, Permissions.ReadWrite));
     }
 
     // Native map follows FIXED_IOVA rules: EINVAL without access, EINVAL on reserved, EEXIST on an area.
@@ -52,11 +53,11 @@ public class IoasNativeTests
     public void NativeMap_SameRulesAsFixedMap()
     {
         var (fd, ioas) = NewIoas();
-        Assert.Equal(Errno.EINVAL, ioas.Map(R(0x1000, 0x1fff), 0, false, false));
+        Assert.Equal(Errno.EINVAL, ioas.Map(R(0x1000, 0x1fff), 0, Permissions.None));
         ioas.Reserve(R(0xfee0_0000, 0xfeef_ffff));
-        Assert.Equal(Errno.EINVAL, ioas.Map(IovaRange.Full, 0, true, true));
-        Assert.Equal(Errno.Ok, ioas.Map(R(0, 0xfedf_ffff), 0, true, true));
-        Assert.Equal(Errno.Ok, ioas.Map(R(0xfef0_0000, U64Max), 0xfef0_0000, true, true));
+        Assert.Equal(Errno.EINVAL, ioas.Map(IovaRange.Full, 0, Permissions.ReadWrite));
+        Assert.Equal(Errno.Ok, ioas.Map(R(0, 0xfedf_ffff), 0, Permissions.ReadWrite));
+        Assert.Equal(Errno.Ok, ioas.Map(R(0xfef0_0000, U64Max), 0xfef0_0000, Permissions.ReadWrite));
         Assert.Equal(Errno.EEXIST, fd.MapFixed(ioas, 0x1000, 0x1000, 0));
         Assert.Equal(Errno.Ok, ioas.Unmap(R(0, U64Max)).Errno);
     }
