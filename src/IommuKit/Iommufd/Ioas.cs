@@ -115,6 +115,10 @@ public sealed partial class Ioas
 
     internal int AreaCount => _areas.Count;
 
+    /// <summary>The areas with their pages objects (for model checks).</summary>
+    internal IEnumerable<(IovaRange Range, object Pages, bool Filled, ulong UserVa)> AreaEntries =>
+        _areas.Select(e => (e.Range, (object)e.Value.Pages, e.Value.Filled, e.Value.UserVaAt(0)));
+
     // ---------------------------------------------------------------- native full-range API
 
     /// <summary>
