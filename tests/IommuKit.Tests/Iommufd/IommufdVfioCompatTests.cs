@@ -183,4 +183,38 @@ public class IommufdVfioCompatTests
         Assert.Equal(Errno.Ok, Map(c, 0x1000 * 65537, 0x1000, Va));
         Assert.Equal(65537, ioas.Mappings.Count);
     }
+
+    // vfio_compat.c: MAP with neither READ nor WRITE is not rejected up front (type1 says EINVAL): with no domain it is
+    // recorded; with a domain the IOMMU refuses a no-access mapping (EINVAL) and nothing is left.
+    [Fact]
+    public void Map_NoAccessFlags_RecordedWithoutDomain_EinvalWithDomain()
+    {
+        var fd = new global::IommuKit.Iommufd.Iommufd(NewMemory());
+        Ioas ioas = fd.GetOrCreateCompatIoas();
+        var c = new IommufdVfioCompat(fd);
+        c.SetIommu(VfioIommuType.Type1v2);
+        Assert.Equal(Errno.Ok, Map(c, 0x1000, 0x1000, flags: VfioDmaMapFlags.None));
+        Assert.Equal(global::IommuKit.PageTables.Permissions.None, ioas.Mappings[0].Permissions);
+        Assert.Equal(Errno.Ok, Unmap(c, 0, 0, out _, VfioDmaUnmapFlags.All));
+
+        var domain = new global::IommuKit.Iommu.IommuDomain(new global::IommuKit.Memory.FrameAllocator(new global::IommuKit.Memory.PhysicalMemory()));
+        Assert.Equal(Errno.Ok, fd.AttachDomain(ioas.Id, domain, out _));
+        Assert.Equal(Errno.EINVAL, Map(c, 0x1000, 0x1000, flags: VfioDmaMapFlags.None));
+        Assert.Empty(ioas.Mappings);
+    }
+
+    // vfio_compat.c iommufd_get_pagesizes: sub-PAGE_SIZE sizes fold into PAGE_SIZE (the mock domain's 2 KiB + 1 MiB
+    // gives 4 KiB + 1 MiB).
+    [Fact]
+    public void GetInfo_SubPageSizesFoldIntoPageSize()
+    {
+        var fd = new global::IommuKit.Iommufd.Iommufd(NewMemory());
+        Ioas ioas = fd.GetOrCreateCompatIoas();
+        fd.AttachDomain(ioas.Id, new FakeDomain(global::IommuKit.Addressing.PageSizes.Of(2048, 1 << 20), R(0x100_0000, 0x7FFF_FFFF)), out _);
+        var c = new IommufdVfioCompat(fd);
+        var info = new VfioIommuInfo(4096);
+        Assert.Equal(Errno.Ok, c.GetInfo(info));
+        Assert.Equal(0x10_1000UL, info.IovaPgsizes);
+        Assert.Equal([R(0x100_0000, 0x7FFF_FFFF)], info.Find<VfioInfoCapIovaRange>()!.Ranges);
+    }
 }
