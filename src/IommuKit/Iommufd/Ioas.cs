@@ -130,6 +130,8 @@ public sealed partial class Ioas
     /// EOVERFLOW when the user range <c>[userVa, userVa + size - 1]</c> passes 2^64-1; EEXIST for an existing area;
     /// EFAULT / ENOMEM when a domain is attached and pinning or mapping fails. All-or-nothing.
     /// Unlike the UAPI, <c>size</c> may be 2^64 and the user range may end at 2^64-1.
+    /// This (with <see cref="Unmap(IovaRange)"/>) is the primitive a VFIO listener should prefer over the ioctls: a
+    /// section of any size, the full space included, is one call and no 128-bit split into u64 halves is needed.
     /// </remarks>
     public Errno Map(IovaRange iova, ulong userVa, Permissions permissions)
     {
@@ -162,6 +164,7 @@ public sealed partial class Ioas
     /// Rules as <c>IOMMU_IOAS_UNMAP</c> (§2.5) but strictly all-or-nothing: an area crossing either end gives ENOENT
     /// and nothing is removed (the ioctl may already have removed earlier areas); a range covering no area gives ENOENT,
     /// except <see cref="IovaRange.Full"/>, which is unmap-all and succeeds with 0 bytes on an empty IOAS.
+    /// The UAPI's u64 <c>length</c> would show a 2^64 total as 0; <see cref="IoasUnmapResult.Bytes"/> shows 2^64.
     /// </remarks>
     public IoasUnmapResult Unmap(IovaRange range)
     {
