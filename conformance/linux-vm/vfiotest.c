@@ -66,6 +66,8 @@ static size_t outlen;
 static void outf(const char *fmt, ...)
 {
     va_list ap;
+    if (outlen >= sizeof(out) - 1)
+        return;
     va_start(ap, fmt);
     int n = vsnprintf(out + outlen, sizeof(out) - outlen, fmt, ap);
     va_end(ap);
@@ -472,6 +474,19 @@ static union {
     unsigned char raw[4096];
 } arg;
 
+/* Appends to a bounded buffer; output past the end is dropped. */
+static void app(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    if (*len >= cap - 1)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = (size_t)n < cap - *len ? *len + (size_t)n : cap - 1;
+}
+
 static void print_type1_info(uint32_t passed)
 {
     struct vfio_iommu_type1_info *in = &arg.info;
@@ -480,7 +495,7 @@ static void print_type1_info(uint32_t passed)
     if (!(in->flags & VFIO_IOMMU_INFO_CAPS) || !in->cap_offset)
         return;
     outf(" caps=");
-    char more[2048];
+    char more[4096];
     size_t ml = 0;
     more[0] = 0;
     uint32_t off = in->cap_offset;
@@ -494,23 +509,19 @@ static void print_type1_info(uint32_t passed)
         outf("%s%u.v%u", n ? "," : "", h->id, h->version);
         if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
             struct vfio_iommu_type1_info_cap_iova_range *r = (void *)h;
-            ml += snprintf(more + ml, sizeof(more) - ml, " ranges=");
+            app(more, sizeof(more), &ml, " ranges=");
             for (uint32_t i = 0; i < r->nr_iovas && off + sizeof(*r) + (i + 1) * sizeof(r->iova_ranges[0]) <= limit;
                  i++)
-                ml += snprintf(more + ml, sizeof(more) - ml, "%s0x%llx-0x%llx", i ? "," : "",
-                               (unsigned long long)r->iova_ranges[i].start,
-                               (unsigned long long)r->iova_ranges[i].end);
+                app(more, sizeof(more), &ml, "%s0x%llx-0x%llx", i ? "," : "",
+                    (unsigned long long)r->iova_ranges[i].start, (unsigned long long)r->iova_ranges[i].end);
         } else if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION) {
             struct vfio_iommu_type1_info_cap_migration *m = (void *)h;
-            ml += snprintf(more + ml, sizeof(more) - ml, " mig_flags=0x%x mig_pgsizes=0x%llx mig_max_bitmap=0x%llx",
-                           m->flags, (unsigned long long)m->pgsize_bitmap,
-                           (unsigned long long)m->max_dirty_bitmap_size);
+            app(more, sizeof(more), &ml, " mig_flags=0x%x mig_pgsizes=0x%llx mig_max_bitmap=0x%llx", m->flags,
+                (unsigned long long)m->pgsize_bitmap, (unsigned long long)m->max_dirty_bitmap_size);
         } else if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
             struct vfio_iommu_type1_info_dma_avail *d = (void *)h;
-            ml += snprintf(more + ml, sizeof(more) - ml, " avail=%u", d->avail);
+            app(more, sizeof(more), &ml, " avail=%u", d->avail);
         }
-        if (ml >= sizeof(more))
-            ml = sizeof(more) - 1;
         off = h->next;
     }
     outf("%s", more);
