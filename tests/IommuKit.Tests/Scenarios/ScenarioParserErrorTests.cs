@@ -35,7 +35,7 @@ public class ScenarioParserErrorTests
     [InlineData("steps:\n  - { op: get-info, expect: { result: Ok } }", 2, 39, "'Ok' is not a result")]
     [InlineData("steps:\n  - { op: map, iova: 0, size: 1, vaddr: 0, expect: { size: 1 } }", 2, 54, "unknown key 'size' in expect of op 'map'")]
     [InlineData("steps:\n  - { op: unmap, iova: 0, size: 1, expect: { fault: not-present } }", 2, 46, "unknown key 'fault'")]
-    [InlineData("steps:\n  - { op: expect-stale, count: 0, expect: ok }", 2, 35, "unknown key 'expect' in op 'expect-stale'")]
+    [InlineData("steps:\n  - { op: expect-stale, count: 0, expect: EINVAL }", 2, 43, "'expect-stale' checks state: its expect can only be ok")]
     // Bad enum values: at the value.
     [InlineData("container: { kind: vfio-type3 }\nsteps: []", 1, 20, "'vfio-type3' is not one of vfio-type1 | vfio-type1v2 | iommufd")]
     [InlineData("container: { kernel: 5.10 }\nsteps: []", 1, 22, "'5.10' is not one of newest | 6.12 | 6.1")]

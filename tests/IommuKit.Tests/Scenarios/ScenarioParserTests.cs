@@ -37,6 +37,19 @@ public class ScenarioParserTests
     }
 
     [Fact]
+    public void Checker_steps_accept_expect_ok_because_the_contract_lets_every_step_carry_expect()
+    {
+        ScenarioDocument doc = Parse("""
+            steps:
+              - { op: expect-mappings, mappings: [], expect: ok }
+              - { op: expect-stale, count: 0, expect: ok }
+              - { op: expect-stale, count: 0 }
+            """);
+        Assert.Equal(3, doc.Steps.Count);
+        Assert.Equal(doc.Steps[1].Expect.Outputs.Keys, doc.Steps[2].Expect.Outputs.Keys);
+    }
+
+    [Fact]
     public void Every_top_level_section_is_read_into_the_model()
     {
         ScenarioDocument doc = Parse("""

@@ -129,6 +129,11 @@ internal sealed class StepReader
             }
         }
 
+        if (!takesExpect && expectNode is not null && !(expectNode is YamlScalar { Value: "ok" }))
+        {
+            throw new ScenarioException(expectPosition, $"'{op}' checks state: its expect can only be ok");
+        }
+
         StepExpectation expect = takesExpect ? ReadExpect(expectNode, op) : step.Expect;
         return step with { Position = map.Position, Expect = new StepExpectation(expect.Result, expect.Outputs, expect.Fault) { Position = expectPosition } };
     }
@@ -137,8 +142,10 @@ internal sealed class StepReader
 
     private static MapFields Fields(YamlMap map, string what, bool checker, params string[] keys)
     {
-        string[] allowed = checker ? ["op", .. keys] : ["op", "expect", .. keys];
-        return new MapFields(map, what, allowed);
+        // The contract lets every step carry `expect` (default ok). A checker step (expect-*) compares state, so the
+        // only expectation it can take is `ok`; anything else is refused where the value is read.
+        _ = checker;
+        return new MapFields(map, what, ["op", "expect", .. keys]);
     }
 
     private static bool AcceptFields(YamlMap map, string what)
