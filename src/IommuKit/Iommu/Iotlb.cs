@@ -1,0 +1,383 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using IommuKit.Addressing;
+using IommuKit.PageTables;
+
+namespace IommuKit.Iommu;
+
+/// <summary>
+/// A set-associative IOTLB: a cache of leaf translations with LRU replacement in each set.
+/// </summary>
+/// <remarks>
+/// <para>Layout (struct of arrays, allocated once): slot <c>set × Ways + way</c> has a tag, a PA, a generation, an
+/// LRU stamp and permissions. A tag is <c>IovaBase | log2(LeafSize) | ValidBit</c>: a leaf is at least 4 KiB and
+/// aligned to its size, so bits 0..11 of its base are free for the size (bits 0..5) and the valid bit (bit 6); an
+/// empty slot's tag is 0, which never equals a probe key (those have the valid bit).</para>
+/// <para>Leaf sizes: an entry lives in set <c>(IovaBase &gt;&gt; log2(LeafSize)) &amp; (Sets - 1)</c>, so a
+/// 2 MiB or 1 GiB leaf is one entry, and consecutive leaves of any one size spread over the sets. A lookup probes
+/// once per leaf size that has at least one valid entry (a bitmap kept on fill and invalidation), smallest size
+/// first; with only 4 KiB entries cached that is one probe of <c>Ways</c> tags, compared with one vectorised
+/// <c>IndexOf</c> over a contiguous span. Lookup and fill allocate nothing.</para>
+/// <para>Invalidation by range reads each slot once (cost: the capacity, never the number of pages in the range,
+/// so <see cref="IovaRange.Full"/> costs the same as one page); by page probes the page's set for each cached size.
+/// An entry is dropped when its leaf overlaps the range at all, as hardware drops a superpage entry on a
+/// page-selective invalidation of any page inside it.</para>
+/// <para>Invariants: a tag appears at most once per set; <c>Count</c> is the number of non-zero tags; the size
+/// bitmap has bit <c>s</c> set exactly when some valid tag has size <c>2^s</c>. Not thread-safe.</para>
+/// </remarks>
+public sealed class Iotlb
+{
+    /// <summary>The smallest leaf size an entry may have, 4 KiB.</summary>
+    public const ulong MinLeafSize = PageSizes.Size4K;
+
+    private const ulong ShiftMask = 0x3f;   // bits 0..5: log2(LeafSize), 12..63
+    private const ulong ValidBit = 0x40;    // bit 6
+    private const ulong TagLowMask = MinLeafSize - 1; // bits 0..11 never hold base bits
+
+    private readonly ulong[] _tags;
+    private readonly ulong[] _pas;
+    private readonly long[] _generations;
+    private readonly ulong[] _stamps;
+    private readonly Permissions[] _permissions;
+    private readonly int[] _countBySize = new int[64];
+    private readonly int _ways;
+    private readonly int _setMask;
+    private ulong _sizeBitmap; // bit s: some valid entry has LeafSize 2^s
+    private ulong _clock;
+    private int _count;
+
+    private long _hits;
+    private long _misses;
+    private long _walks;
+    private long _fills;
+    private long _evictions;
+    private long _invalidations;
+    private long _invalidatedEntries;
+    private long _entriesExamined;
+
+    /// <summary>Creates an empty IOTLB of the given geometry.</summary>
+    public Iotlb(IotlbGeometry geometry)
+    {
+        if (geometry.Entries == 0)
+        {
+            ThrowHelper.ThrowArgument(nameof(geometry), "geometry is default (0 entries): use new IotlbGeometry(entries, ways)");
+        }
+
+        Geometry = geometry;
+        _ways = geometry.Ways;
+        _setMask = geometry.Sets - 1;
+        _tags = new ulong[geometry.Entries];
+        _pas = new ulong[geometry.Entries];
+        _generations = new long[geometry.Entries];
+        _stamps = new ulong[geometry.Entries];
+        _permissions = new Permissions[geometry.Entries];
+    }
+
+    /// <summary>The geometry.</summary>
+    public IotlbGeometry Geometry { get; }
+
+    /// <summary>The number of valid entries.</summary>
+    public int Count => _count;
+
+    /// <summary>The counters.</summary>
+    public IotlbStats Stats => new(_hits, _misses, _walks, _fills, _evictions, _invalidations, _invalidatedEntries, _entriesExamined);
+
+    /// <summary>Resets every counter to zero (entries stay).</summary>
+    public void ResetStats()
+    {
+        _hits = _misses = _walks = _fills = _evictions = _invalidations = _invalidatedEntries = _entriesExamined = 0;
+    }
+
+    /// <summary>
+    /// Looks up the entry covering <paramref name="iova"/>, counting a hit or a miss; on a hit the entry becomes the
+    /// most recently used of its set. Allocation-free.
+    /// </summary>
+    public bool TryLookup(ulong iova, out IotlbEntry entry)
+    {
+        int slot = Find(iova);
+        if (slot < 0)
+        {
+            _misses++;
+            entry = default;
+            return false;
+        }
+
+        _hits++;
+        _stamps[slot] = ++_clock;
+        entry = MakeEntry(slot);
+        return true;
+    }
+
+    /// <summary>
+    /// The hot form of <see cref="TryLookup"/> for the domain's translate: the slot of the entry covering
+    /// <paramref name="iova"/> (counted as a hit and made most recently used), or -1 (counted as a miss).
+    /// Read the entry with <see cref="SlotPa"/>, <see cref="SlotPermissions"/>, <see cref="SlotLeafSize"/> and
+    /// <see cref="SlotGeneration"/>; no <see cref="IotlbEntry"/> is built.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int LookupSlot(ulong iova)
+    {
+        int slot = Find(iova);
+        if (slot < 0)
+        {
+            _misses++;
+            return -1;
+        }
+
+        _hits++;
+        _stamps[slot] = ++_clock;
+        return slot;
+    }
+
+    /// <summary>The physical address of <paramref name="iova"/> through the entry in <paramref name="slot"/> (which covers it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong SlotPa(int slot, ulong iova) =>
+        _pas[slot] + (iova & ((1UL << (int)(_tags[slot] & ShiftMask)) - 1)); // offset inside the leaf, below its size
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Permissions SlotPermissions(int slot) => _permissions[slot];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong SlotLeafSize(int slot) => 1UL << (int)(_tags[slot] & ShiftMask);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal long SlotGeneration(int slot) => _generations[slot];
+
+    /// <summary>Like <see cref="TryLookup"/> but changes nothing: no counter, no LRU update.</summary>
+    public bool TryPeek(ulong iova, out IotlbEntry entry)
+    {
+        int slot = Find(iova);
+        entry = slot < 0 ? default : MakeEntry(slot);
+        return slot >= 0;
+    }
+
+    /// <summary>Counts one page walk (the owner walked its page table after a miss).</summary>
+    public void RecordWalk() => _walks++;
+
+    /// <summary>
+    /// Inserts <paramref name="entry"/> as the most recently used of its set. An entry with the same base and size
+    /// is replaced in place; otherwise a free way is used, or else the least recently used way is evicted.
+    /// </summary>
+    /// <exception cref="ArgumentException">The leaf size is not a power of two of at least 4 KiB, or the IOVA base is not aligned to it.</exception>
+    public void Insert(in IotlbEntry entry)
+    {
+        ulong size = entry.LeafSize;
+        if (!BitOperations.IsPow2(size) || size < MinLeafSize || (entry.IovaBase & (size - 1)) != 0)
+        {
+            ThrowHelper.ThrowArgument(nameof(entry),
+                $"IOTLB entry {ThrowHelper.Hex(entry.IovaBase)} size {ThrowHelper.Hex(size)}: the size must be a power of two >= 4K and the base aligned to it");
+        }
+
+        Fill(entry.IovaBase, entry.PaBase, BitOperations.TrailingZeroCount(size), entry.Permissions, entry.Generation);
+    }
+
+    /// <summary><see cref="Insert"/> without validation: <paramref name="iovaBase"/> is aligned to 2^<paramref name="shift"/>, shift in 12..63.</summary>
+    internal void Fill(ulong iovaBase, ulong paBase, int shift, Permissions permissions, long generation)
+    {
+        ulong tag = iovaBase | (uint)shift | ValidBit;
+        int first = ((int)(iovaBase >> shift) & _setMask) * _ways; // < Entries <= 2^24
+        ref ulong set = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first);
+        int way = FindWay(ref set, tag);
+        if (way >= 0)
+        {
+            Drop(first + way); // the same leaf again: replace it in place
+        }
+        else
+        {
+            way = FindWay(ref set, 0UL);
+            if (way < 0)
+            {
+                // Full set: evict the least recently used way (smallest stamp; stamps are unique and increasing).
+                way = 0;
+                ulong oldest = _stamps[first];
+                for (int w = 1; w < _ways; w++)
+                {
+                    if (_stamps[first + w] < oldest)
+                    {
+                        oldest = _stamps[first + w];
+                        way = w;
+                    }
+                }
+
+                _evictions++;
+                Drop(first + way);
+            }
+        }
+
+        int slot = first + way;
+        _tags[slot] = tag;
+        _pas[slot] = paBase;
+        _generations[slot] = generation;
+        _permissions[slot] = permissions;
+        _stamps[slot] = ++_clock;
+        _count++;
+        if (_countBySize[shift]++ == 0)
+        {
+            _sizeBitmap |= 1UL << shift;
+        }
+
+        _fills++;
+    }
+
+    /// <summary>Drops every entry (a global invalidation). Returns the number dropped.</summary>
+    public int InvalidateAll()
+    {
+        int dropped = _count;
+        _invalidations++;
+        _invalidatedEntries += dropped;
+        _entriesExamined += _tags.Length;
+        Array.Clear(_tags);
+        Array.Clear(_countBySize);
+        _sizeBitmap = 0;
+        _count = 0;
+        return dropped;
+    }
+
+    /// <summary>
+    /// Drops every entry whose leaf overlaps <paramref name="range"/> (any size up to <see cref="IovaRange.Full"/>).
+    /// Costs one read per slot, whatever the size of the range. Returns the number dropped.
+    /// </summary>
+    public int Invalidate(IovaRange range)
+    {
+        _invalidations++;
+        _entriesExamined += _tags.Length;
+        int dropped = 0;
+        ulong[] tags = _tags;
+        for (int slot = 0; slot < tags.Length && _count > 0; slot++)
+        {
+            ulong tag = tags[slot];
+            if (tag == 0)
+            {
+                continue;
+            }
+
+            // The base is aligned to the leaf size, so base + size - 1 cannot pass 2^64 - 1.
+            ulong first = tag & ~TagLowMask;
+            ulong last = first + ((1UL << (int)(tag & ShiftMask)) - 1);
+            if (first <= range.Last && last >= range.First)
+            {
+                Drop(slot);
+                dropped++;
+            }
+        }
+
+        _invalidatedEntries += dropped;
+        return dropped;
+    }
+
+    /// <summary>Drops every entry whose leaf contains <paramref name="iova"/> (of any cached size). Returns the number dropped.</summary>
+    public int InvalidatePage(ulong iova)
+    {
+        _invalidations++;
+        int dropped = 0;
+        ulong sizes = _sizeBitmap;
+        while (sizes != 0)
+        {
+            int shift = BitOperations.TrailingZeroCount(sizes);
+            sizes &= sizes - 1;
+            ulong page = iova >> shift;
+            ulong key = (page << shift) | (uint)shift | ValidBit;
+            int first = ((int)page & _setMask) * _ways;
+            _entriesExamined += _ways;
+            int way = _tags.AsSpan(first, _ways).IndexOf(key);
+            if (way >= 0)
+            {
+                Drop(first + way);
+                dropped++;
+            }
+        }
+
+        _invalidatedEntries += dropped;
+        return dropped;
+    }
+
+    /// <summary>The valid entries, in slot order (set by set). Allocates; for tests and tracing.</summary>
+    public IotlbEntry[] ToArray()
+    {
+        var entries = new IotlbEntry[_count];
+        int n = 0;
+        for (int slot = 0; slot < _tags.Length; slot++)
+        {
+            if (_tags[slot] != 0)
+            {
+                entries[n++] = MakeEntry(slot);
+            }
+        }
+
+        return entries;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Find(ulong iova)
+    {
+        ulong sizes = _sizeBitmap;
+        while (sizes != 0)
+        {
+            int shift = BitOperations.TrailingZeroCount(sizes);
+            sizes &= sizes - 1;
+            ulong page = iova >> shift;
+            ulong key = (page << shift) | (uint)shift | ValidBit;
+            int first = ((int)page & _setMask) * _ways; // < Entries <= 2^24
+            int way = FindWay(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first), key);
+            if (way >= 0)
+            {
+                return first + way;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The way of the set starting at <paramref name="set"/> whose tag is <paramref name="key"/>, or -1.</summary>
+    /// <remarks>8 ways (the default) compare in one 512-bit (or two 256-bit) vector compares; other shapes loop.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int FindWay(ref ulong set, ulong key)
+    {
+        if (_ways == 8)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                ulong mask = Vector512.Equals(Vector512.LoadUnsafe(ref set), Vector512.Create(key)).ExtractMostSignificantBits();
+                return mask == 0 ? -1 : BitOperations.TrailingZeroCount(mask);
+            }
+
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var k = Vector256.Create(key);
+                uint low = Vector256.Equals(Vector256.LoadUnsafe(ref set), k).ExtractMostSignificantBits();
+                uint high = Vector256.Equals(Vector256.LoadUnsafe(ref set, 4), k).ExtractMostSignificantBits();
+                uint mask = low | (high << 4);
+                return mask == 0 ? -1 : BitOperations.TrailingZeroCount(mask);
+            }
+        }
+
+        for (int w = 0; w < _ways; w++)
+        {
+            if (Unsafe.Add(ref set, w) == key)
+            {
+                return w;
+            }
+        }
+
+        return -1;
+    }
+
+    private IotlbEntry MakeEntry(int slot)
+    {
+        ulong tag = _tags[slot];
+        return new IotlbEntry(tag & ~TagLowMask, _pas[slot], 1UL << (int)(tag & ShiftMask), _permissions[slot], _generations[slot]);
+    }
+
+    private void Drop(int slot)
+    {
+        int shift = (int)(_tags[slot] & ShiftMask);
+        _tags[slot] = 0;
+        _count--;
+        if (--_countBySize[shift] == 0)
+        {
+            _sizeBitmap &= ~(1UL << shift);
+        }
+    }
+}
