@@ -23,6 +23,8 @@ public static class CliApp
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("iommukit: an IOMMU / VFIO DMA-mapping emulator");
+        root.Subcommands.Add(PageTableCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
         return root;
     }
 

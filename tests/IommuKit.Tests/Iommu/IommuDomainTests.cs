@@ -382,4 +382,68 @@ public class IommuDomainTests
             }
         }, seed: "0N0XIzNsQ0O2");
     }
+
+    [Fact]
+    public void Translation_result_size_is_pinned()
+    {
+        Assert.Equal(56, System.Runtime.CompilerServices.Unsafe.SizeOf<DmaTranslation>());
+    }
+
+    [Fact]
+    public void Translation_results_format_and_deconstruct()
+    {
+        IommuDomain d = NewDomain();
+        d.Map(R(0x20_0000, Size2M), Pa, Permissions.ReadWrite);
+        DmaTranslation walk = d.Translate(0x20_0010, DmaAccess.ReadWrite);
+        Assert.Equal("0x40000010 (2M, walk)", walk.ToString());
+        Assert.False(walk.TryGetFault(out _));
+        DmaTranslation fault = d.Translate(0, DmaAccess.Read, deviceId: 9);
+        Assert.Equal("fault: read 0x0 not-present dev 9 #0", fault.ToString());
+        Assert.False(fault.TryGetPa(out ulong pa));
+        Assert.Equal(0UL, pa);
+        Assert.True(fault.TryGetFault(out DmaFault f));
+        Assert.Equal(DmaFaultReason.NotPresent, f.Reason);
+    }
+
+    [Fact]
+    public void Past_the_unflushed_unmap_records_stale_hits_are_found_by_walking()
+    {
+        IommuDomain d = NewDomain(new IommuDomainOptions { PageSizes = PageSizes.Only4K });
+        int n = IommuDomain.MaxUnflushedUnmaps + 1;
+        d.Map(R(0, (ulong)(n + 1) * Size4K), Pa, Permissions.ReadWrite);
+        d.Translate(0, DmaAccess.Read);          // cached, will be unmapped by the last unmap
+        d.Translate((ulong)n << 12, DmaAccess.Read); // cached, never unmapped
+        for (int i = n; i >= 1; i--)
+        {
+            d.Unmap(R((ulong)(i - 1) << 12, Size4K)); // page 0 last: past the record limit
+        }
+
+        Assert.True(d.Translate(0x10, DmaAccess.Read).IsStale);
+        Assert.False(d.Translate((ulong)n << 12, DmaAccess.Read).IsStale);
+
+        d.FlushAll();
+        Assert.Equal(DmaFaultReason.NotPresent, d.Translate(0x10, DmaAccess.Read).Fault.Reason);
+        Assert.False(d.Translate((ulong)n << 12, DmaAccess.Read).IsStale);
+    }
+
+    [Theory]
+    [InlineData(PageTableFormat.X86SecondLevel4Level)]
+    [InlineData(PageTableFormat.X86SecondLevel5Level)]
+    [InlineData(PageTableFormat.ArmLpae48)]
+    public void Every_format_translates_through_the_iotlb(PageTableFormat format)
+    {
+        IommuDomain d = NewDomain(new IommuDomainOptions { Format = format });
+        d.Map(R(Size1G, Size1G + Size2M + Size4K), Pa, Permissions.ReadWrite);
+        foreach (ulong iova in new[] { Size1G, (2 * Size1G) + 0x1234, (2 * Size1G) + Size2M + 0xfff })
+        {
+            DmaTranslation walk = d.Translate(iova, DmaAccess.Write);
+            DmaTranslation hit = d.Translate(iova, DmaAccess.Write);
+            Assert.Equal(Pa + (iova - Size1G), walk.Pa);
+            Assert.Equal(walk.Pa, hit.Pa);
+            Assert.True(hit.FromIotlb);
+        }
+
+        Assert.Equal(3, d.Iotlb.Count); // a 1G, a 2M and a 4K leaf
+        Assert.Equal([Size4K, Size2M, Size1G], d.Iotlb.ToArray().Select(e => e.LeafSize).Order());
+    }
 }
