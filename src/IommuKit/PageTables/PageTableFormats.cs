@@ -5,11 +5,15 @@ namespace IommuKit.PageTables;
 /// <summary>Names of the <see cref="PageTableFormat"/> values as written in CLI flags and scenario files.</summary>
 public static class PageTableFormats
 {
-    /// <summary>Every format, in declaration order.</summary>
+    /// <summary>
+    /// Every format a host IOMMU (and so a scenario file or CLI flag) may name, in declaration order.
+    /// <see cref="PageTableFormat.X86SecondLevel3Level"/> is not among them: it exists for the guest VT-d model's
+    /// 39-bit tables only, so <see cref="TryParse"/> does not accept its name.
+    /// </summary>
     public static IReadOnlyList<PageTableFormat> All { get; } =
-        [PageTableFormat.X86SecondLevel4Level, PageTableFormat.X86SecondLevel5Level, PageTableFormat.ArmLpae48, PageTableFormat.X86SecondLevel3Level];
+        [PageTableFormat.X86SecondLevel4Level, PageTableFormat.X86SecondLevel5Level, PageTableFormat.ArmLpae48];
 
-    /// <summary>The valid names, comma separated: <c>x86-sl-4level, x86-sl-5level, arm-lpae-48, x86-sl-3level</c>.</summary>
+    /// <summary>The valid names, comma separated: <c>x86-sl-4level, x86-sl-5level, arm-lpae-48</c>.</summary>
     public static string ValidNames => string.Join(", ", All.Select(Name));
 
     /// <summary>The name of <paramref name="format"/>, for example <c>x86-sl-4level</c>.</summary>
