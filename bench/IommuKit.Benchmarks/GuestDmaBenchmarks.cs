@@ -27,6 +27,18 @@ public class GuestDmaBenchmarks
         }
     }
 
+    /// <summary>Baseline: the 4 KiB copy into host memory alone, no translation.</summary>
+    [Benchmark(OperationsPerInvoke = Ops, Baseline = true)]
+    public ulong CopyOnly4K()
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            _guest.HostMemory.Write(GuestSetup.HostRamBase + 0x10_0000 + ((ulong)(i & 7) << 12), _page);
+        }
+
+        return Ops;
+    }
+
     /// <summary>4 KiB DMA writes over 8 resident pages.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
     public ulong Write4K()
