@@ -6,6 +6,9 @@ namespace IommuKit.Tests.Scenarios;
 /// <summary>Hostile input: every text ends in a parsed document or a positioned <see cref="ScenarioException"/>, and running never throws.</summary>
 public class ScenarioFuzzTests
 {
+    // Fixed so CI is repeatable; set CsCheck_Seed in the environment to explore other inputs.
+    private const string FuzzSeed = "fv6kCLRLiF61";
+
     private const string Valid = """
         name: fuzz base
         iommu: { format: x86-sl-4level, page-sizes: [4K, 2M], aperture: [0, 0xffff_ffff_ffff], iotlb: { entries: 8, ways: 2 } }
@@ -66,14 +69,16 @@ public class ScenarioFuzzTests
         Gen.Byte.Array[0, 300].Sample(
             bytes => ParseOrPositionedError(System.Text.Encoding.UTF8.GetString(bytes)),
             iter: 2000,
-            threads: 1);
+            threads: 1,
+            seed: FuzzSeed);
 
     [Fact]
     public void Random_yaml_punctuation_ends_in_a_document_or_a_positioned_error() =>
         Gen.Int[0, Interesting.Length - 1].Array[0, 80].Sample(
             indices => ParseOrPositionedError(new string(indices.Select(i => Interesting[i]).ToArray())),
             iter: 2000,
-            threads: 1);
+            threads: 1,
+            seed: FuzzSeed);
 
     [Fact]
     public void Mutations_of_a_valid_scenario_end_in_a_document_or_a_positioned_error()
@@ -99,7 +104,8 @@ public class ScenarioFuzzTests
                 ParseOrPositionedError(text);
             },
             iter: 800,
-            threads: 1);
+            threads: 1,
+            seed: FuzzSeed);
     }
 
     [Theory]
@@ -111,6 +117,8 @@ public class ScenarioFuzzTests
     [InlineData("%TAG ! tag:x,2000:\n---\nsteps: !foo []")]
     [InlineData("steps: [ { op: dma, device: x, iova: 0, length: U64_MAX, direction: read } ]")]
     [InlineData("{steps: []}: 1")]
+    [InlineData("!<%> steps: []")] // YamlDotNet throws ArgumentException for a global tag that is not a URI
+    [InlineData("steps: !<a b> []")]
     public void Hostile_inputs_end_in_a_document_or_a_positioned_error(string text) => ParseOrPositionedError(text);
 
     private static string DuplicateLine(string text, int at)

@@ -54,10 +54,12 @@ internal static partial class YamlTreeReader
         {
             throw new ScenarioException(ToPosition(file, e.Start), "YAML syntax error: " + StripMarks(e.Message), e);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
         {
-            // YamlDotNet's parser can fail on malformed input without a YamlException (an unexpected token state);
-            // the last event read is the closest position known.
+            // Besides YamlException, YamlDotNet's parser throws InvalidOperationException on an unexpected token
+            // state and ArgumentException on an invalid tag ("Global tags must be valid URIs", found by the
+            // punctuation fuzz test with seed fv6kCLRLiF61).
+            // The last event read is the closest position known.
             Mark mark = parser.Current?.End ?? Mark.Empty;
             throw new ScenarioException(ToPosition(file, mark), "YAML syntax error: malformed YAML after this point", e);
         }
