@@ -5,7 +5,11 @@ namespace IommuKit.PageTables;
 /// <summary>Names of the <see cref="PageTableFormat"/> values as written in CLI flags and scenario files.</summary>
 public static class PageTableFormats
 {
-    /// <summary>Every format, in declaration order.</summary>
+    /// <summary>
+    /// Every format a host IOMMU (and so a scenario file or CLI flag) may name, in declaration order.
+    /// <see cref="PageTableFormat.X86SecondLevel3Level"/> is not among them: it exists for the guest VT-d model's
+    /// 39-bit tables only, so <see cref="TryParse"/> does not accept its name.
+    /// </summary>
     public static IReadOnlyList<PageTableFormat> All { get; } =
         [PageTableFormat.X86SecondLevel4Level, PageTableFormat.X86SecondLevel5Level, PageTableFormat.ArmLpae48];
 
@@ -19,6 +23,7 @@ public static class PageTableFormats
         PageTableFormat.X86SecondLevel4Level => "x86-sl-4level",
         PageTableFormat.X86SecondLevel5Level => "x86-sl-5level",
         PageTableFormat.ArmLpae48 => "arm-lpae-48",
+        PageTableFormat.X86SecondLevel3Level => "x86-sl-3level",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown page-table format"),
     };
 
