@@ -59,6 +59,25 @@ internal readonly struct X86SecondLevel4LevelSpec : IPageTableFormatSpec
         X86SecondLevelSpec.Decode(pte, level, out address, out permissions);
 }
 
+/// <summary>VT-d second-level paging with 3 levels (39-bit IOVA, 9 × 3 + 12): the root holds 1 GiB leaves too.</summary>
+internal readonly struct X86SecondLevel3LevelSpec : IPageTableFormatSpec
+{
+    public static PageTableFormat Format => PageTableFormat.X86SecondLevel3Level;
+
+    public static int Levels => 3;
+
+    public static int OutputAddressBits => X86SecondLevelPte.AddressBits;
+
+    public static bool CanEncode(Permissions permissions) => X86SecondLevelSpec.CanEncode(permissions);
+
+    public static ulong MakeTable(ulong tablePa) => X86SecondLevelPte.Table(tablePa).Raw;
+
+    public static ulong MakeLeaf(ulong pa, Permissions permissions, int level) => X86SecondLevelSpec.MakeLeaf(pa, permissions, level);
+
+    public static PteKind Decode(ulong pte, int level, out ulong address, out Permissions permissions) =>
+        X86SecondLevelSpec.Decode(pte, level, out address, out permissions);
+}
+
 /// <summary>VT-d second-level paging with 5 levels (57-bit IOVA, 9 × 5 + 12).</summary>
 internal readonly struct X86SecondLevel5LevelSpec : IPageTableFormatSpec
 {

@@ -44,7 +44,7 @@ public abstract class IoPageTable
     /// <summary>The format.</summary>
     public abstract PageTableFormat Format { get; }
 
-    /// <summary>The IOVA width in bits: 48 or 57.</summary>
+    /// <summary>The IOVA width in bits: 39, 48 or 57.</summary>
     public int AddressWidth { get; }
 
     /// <summary>The IOVA range the table can map: <c>[0, 2^AddressWidth - 1]</c>.</summary>
@@ -53,7 +53,7 @@ public abstract class IoPageTable
     /// <summary>The leaf sizes <see cref="TryMap"/> may choose from.</summary>
     public PageSizes LeafSizes { get; }
 
-    /// <summary>The number of levels (4 or 5); the root is at this level.</summary>
+    /// <summary>The number of levels (3, 4 or 5); the root is at this level.</summary>
     public abstract int Levels { get; }
 
     /// <summary>The output (physical) address width in bits: 52 for VT-d, 48 for LPAE-48.</summary>
@@ -94,6 +94,7 @@ public abstract class IoPageTable
             PageTableFormat.X86SecondLevel4Level => new IoPageTable<X86SecondLevel4LevelSpec>(frames, sizes),
             PageTableFormat.X86SecondLevel5Level => new IoPageTable<X86SecondLevel5LevelSpec>(frames, sizes),
             PageTableFormat.ArmLpae48 => new IoPageTable<ArmLpae48Spec>(frames, sizes),
+            PageTableFormat.X86SecondLevel3Level => new IoPageTable<X86SecondLevel3LevelSpec>(frames, sizes),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown page-table format"),
         };
     }
@@ -111,6 +112,7 @@ public abstract class IoPageTable
             PageTableFormat.X86SecondLevel4Level => IoPageTable<X86SecondLevel4LevelSpec>.Walk(memory, root, iova, null),
             PageTableFormat.X86SecondLevel5Level => IoPageTable<X86SecondLevel5LevelSpec>.Walk(memory, root, iova, null),
             PageTableFormat.ArmLpae48 => IoPageTable<ArmLpae48Spec>.Walk(memory, root, iova, null),
+            PageTableFormat.X86SecondLevel3Level => IoPageTable<X86SecondLevel3LevelSpec>.Walk(memory, root, iova, null),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown page-table format"),
         };
     }

@@ -11,4 +11,7 @@ public enum PageTableFormat
 
     /// <summary>ARM VMSAv8-64 LPAE stage 1, 4 KiB granule, 4 levels, 48-bit input (<c>arm-lpae-48</c>).</summary>
     ArmLpae48,
+
+    /// <summary>Intel VT-d second-level paging, 3 levels, 39-bit IOVA (<c>x86-sl-3level</c>): a VT-d unit with 39-bit AGAW.</summary>
+    X86SecondLevel3Level,
 }

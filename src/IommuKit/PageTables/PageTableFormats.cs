@@ -7,9 +7,9 @@ public static class PageTableFormats
 {
     /// <summary>Every format, in declaration order.</summary>
     public static IReadOnlyList<PageTableFormat> All { get; } =
-        [PageTableFormat.X86SecondLevel4Level, PageTableFormat.X86SecondLevel5Level, PageTableFormat.ArmLpae48];
+        [PageTableFormat.X86SecondLevel4Level, PageTableFormat.X86SecondLevel5Level, PageTableFormat.ArmLpae48, PageTableFormat.X86SecondLevel3Level];
 
-    /// <summary>The valid names, comma separated: <c>x86-sl-4level, x86-sl-5level, arm-lpae-48</c>.</summary>
+    /// <summary>The valid names, comma separated: <c>x86-sl-4level, x86-sl-5level, arm-lpae-48, x86-sl-3level</c>.</summary>
     public static string ValidNames => string.Join(", ", All.Select(Name));
 
     /// <summary>The name of <paramref name="format"/>, for example <c>x86-sl-4level</c>.</summary>
@@ -19,6 +19,7 @@ public static class PageTableFormats
         PageTableFormat.X86SecondLevel4Level => "x86-sl-4level",
         PageTableFormat.X86SecondLevel5Level => "x86-sl-5level",
         PageTableFormat.ArmLpae48 => "arm-lpae-48",
+        PageTableFormat.X86SecondLevel3Level => "x86-sl-3level",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "unknown page-table format"),
     };
 

@@ -29,6 +29,9 @@ public static class PageTableLayout
     /// <summary>Mask of an entry index.</summary>
     public const int IndexMask = EntriesPerTable - 1;
 
+    /// <summary>IOVA width of a 3-level table: 9 × 3 + 12 = 39.</summary>
+    public const int Width3Level = (LevelBits * 3) + PageBits;
+
     /// <summary>IOVA width of a 4-level table: 9 × 4 + 12 = 48.</summary>
     public const int Width4Level = (LevelBits * 4) + PageBits;
 
