@@ -30,6 +30,15 @@ public static class ScenarioOps
     /// <summary><c>ioas-reserve</c>: a reserved region, as a device attach would add.</summary>
     public const string IoasReserve = "ioas-reserve";
 
+    /// <summary>
+    /// <c>ioas-map-range</c> (an IommuKit addition): the IOAS's native map of the inclusive range <c>[first, last]</c>
+    /// (the whole 2^64 space in one call), FIXED_IOVA rules.
+    /// </summary>
+    public const string IoasMapRange = "ioas-map-range";
+
+    /// <summary><c>ioas-unmap-range</c> (an IommuKit addition): the native unmap of <c>[first, last]</c>; output <c>size</c> (up to 2^64).</summary>
+    public const string IoasUnmapRange = "ioas-unmap-range";
+
     /// <summary><c>expect-mappings</c>: checks the container's records; output <c>mappings</c>.</summary>
     public const string ExpectMappings = "expect-mappings";
 
@@ -81,7 +90,7 @@ public static class ScenarioOps
     /// <summary>Every op, in the contract's order.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        Map, Unmap, GetInfo, IoasMap, IoasUnmap, IoasCopy, IoasIovaRanges, IoasAllowIovas, IoasReserve, ExpectMappings,
+        Map, Unmap, GetInfo, IoasMap, IoasUnmap, IoasCopy, IoasIovaRanges, IoasAllowIovas, IoasReserve, IoasMapRange, IoasUnmapRange, ExpectMappings,
         RegionAdd, RegionDel, RegionSet, Transaction, ExpectFlatview, ExpectListenerCalls,
         GuestMap, GuestUnmap, GuestInvalidate, GuestEnable, GuestDisable, Replay, Dma, ExpectIotlb, ExpectStale,
     ];
@@ -98,6 +107,7 @@ public static class ScenarioOps
         },
         IoasMap => new Dictionary<string, OutputKind> { ["iova"] = OutputKind.Number },
         IoasUnmap => new Dictionary<string, OutputKind> { ["length"] = OutputKind.Size },
+        IoasUnmapRange => new Dictionary<string, OutputKind> { ["size"] = OutputKind.Size },
         IoasCopy => new Dictionary<string, OutputKind> { ["dst-iova"] = OutputKind.Number },
         IoasIovaRanges => new Dictionary<string, OutputKind>
         {

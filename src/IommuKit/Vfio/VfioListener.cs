@@ -455,7 +455,8 @@ public sealed class VfioListener : IMemoryListener
 
     private static string Hex(ulong value) => ThrowHelper.Hex(value);
 
-    private static string Hex(UInt128 value) => ThrowHelper.Hex(value);
+    /// <summary>Hex, except exactly 2^64, which reads <c>2^64</c> (the value this listener exists to get right).</summary>
+    private static string Hex(UInt128 value) => value == IovaRange.SpaceSize ? "2^64" : ThrowHelper.Hex(value);
 
     /// <summary>A shadowed guest IOMMU section (QEMU's <c>VFIOGuestIOMMU</c>).</summary>
     private sealed class GuestIommu(MemoryRegion region, ulong iommuOffset)

@@ -58,12 +58,12 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public void Exit_1_when_a_step_fails_with_one_line_per_step_and_the_closing_line()
     {
-        // No executor is registered on this branch yet: a map step fails as not supported, never passes silently.
-        string file = Write("map.yaml", "steps:\n  - { op: map, iova: 0, size: 4K, vaddr: 0 }\n");
+        // A map the default container accepts, expected to fail: the step FAILs and says what differed.
+        string file = Write("map.yaml", "steps:\n  - { op: map, iova: 0, size: 4K, vaddr: 0, expect: EINVAL }\n");
         (int exitCode, string output, _) = Cli("run", file);
         Assert.Equal(1, exitCode);
         string[] lines = Lines(output);
-        Assert.Equal($"{file}:2:5: [1] map -> not run FAIL (not supported yet: no executor runs op 'map')", lines[0]);
+        Assert.Equal($"{file}:2:5: [1] map -> ok FAIL (expected EINVAL, got ok)", lines[0]);
         Assert.Equal("0 passed, 1 failed", lines[^1]);
     }
 
@@ -116,7 +116,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(2, step.GetProperty("line").GetInt32());
         Assert.Equal(5, step.GetProperty("column").GetInt32());
         Assert.Equal("EINVAL", step.GetProperty("expected").GetString());
-        Assert.Equal("not run", step.GetProperty("actual").GetString());
+        Assert.Equal("ok", step.GetProperty("actual").GetString());
         Assert.False(step.GetProperty("passed").GetBoolean());
         Assert.Equal(JsonValueKind.Array, step.GetProperty("trace").ValueKind);
         JsonElement invalid = root.GetProperty("files")[1];

@@ -1,8 +1,5 @@
 using System.Globalization;
 using IommuKit.Addressing;
-using IommuKit.Iommu;
-using IommuKit.Linux;
-using IommuKit.Memory;
 using IommuKit.MemoryMap;
 using IommuKit.Vfio;
 
@@ -18,9 +15,8 @@ namespace IommuKit.Scenarios.Executors;
 /// <para>Regions are created in file order (alias targets first), then added to their parents in file order. Every
 /// <c>iommu</c> region gets a <see cref="MemoryMapIommuHandler"/> with no translations. The listener is registered
 /// last, as QEMU's VFIO device does at realize: its first map error fails the setup, naming the region.</para>
-/// <para>The container comes from the container executor when it has put a <see cref="IVfioListenerBackend"/> in the
-/// context; otherwise this executor builds a minimal one from <c>container</c> / <c>host-memory</c> (default domain
-/// options: the <c>iommu</c> key is not applied there).</para>
+/// <para>The container is the one the container executor built (<see cref="ScenarioMachine"/>), or an
+/// <see cref="IVfioListenerBackend"/> a test put in the context.</para>
 /// <para>Trace events: the memory map's <c>memory_region_add</c>/<c>del</c>/<c>set</c> and every listener decision and
 /// container call (<see cref="VfioListener.Trace"/>).</para>
 /// </remarks>
@@ -74,7 +70,7 @@ public sealed class MemoryMapExecutor : IScenarioStepExecutor
             return;
         }
 
-        IVfioListenerBackend backend = context.TryGet(out IVfioListenerBackend? given) ? given : BuildBackend(document);
+        IVfioListenerBackend backend = BuildBackend(context);
         _listener = new VfioListener(backend, _space);
         if (context.Trace.IsEnabled)
         {
@@ -139,7 +135,7 @@ public sealed class MemoryMapExecutor : IScenarioStepExecutor
         int errorsBefore = ErrorCount;
         MemoryRegion mr = CreateAt(config, _regions);
         MemoryRegion parent = Parent(config, step.Position);
-        Trace(context, "memory_region_add_subregion", $"parent={parent.Name} name={mr.Name} kind={ScenarioNames.Of(config.Kind)} offset={ThrowHelper.Hex(config.Offset)} size={ThrowHelper.Hex(config.Size)} priority={config.Priority}");
+        Trace(context, "memory_region_add_subregion", $"parent={parent.Name} name={mr.Name} kind={ScenarioNames.Of(config.Kind)} offset={ThrowHelper.Hex(config.Offset)} size={Size(config.Size)} priority={config.Priority}");
         parent.AddSubregionOverlap(config.Offset, mr, config.Priority);
         _regions[config.Name] = mr;
         return Result(errorsBefore);
@@ -164,7 +160,7 @@ public sealed class MemoryMapExecutor : IScenarioStepExecutor
         MemoryRegion mr = Find(step.Name, step.Position);
         int errorsBefore = ErrorCount;
         Trace(context, "memory_region_set", string.Create(CultureInfo.InvariantCulture,
-            $"name={mr.Name}{(step.Enabled is { } e ? $" enabled={e}" : "")}{(step.Offset is { } o ? $" offset={ThrowHelper.Hex(o)}" : "")}{(step.Size is { } s ? $" size={ThrowHelper.Hex(s)}" : "")}{(step.ReadOnly is { } r ? $" readonly={r}" : "")}{(step.Priority is { } p ? $" priority={p}" : "")}"));
+            $"name={mr.Name}{(step.Enabled is { } e ? $" enabled={e}" : "")}{(step.Offset is { } o ? $" offset={ThrowHelper.Hex(o)}" : "")}{(step.Size is { } s ? $" size={Size(s)}" : "")}{(step.ReadOnly is { } r ? $" readonly={r}" : "")}{(step.Priority is { } p ? $" priority={p}" : "")}"));
         // Several properties at once are one update, as one QEMU transaction.
         using (_map.Transaction())
         {
@@ -222,6 +218,8 @@ public sealed class MemoryMapExecutor : IScenarioStepExecutor
 
         return Result(errorsBefore);
     }
+
+    private static string Size(UInt128 size) => size == IovaRange.SpaceSize ? "2^64" : ThrowHelper.Hex(size);
 
     private int ErrorCount => _listener?.Errors.Count ?? 0;
 
@@ -354,46 +352,24 @@ public sealed class MemoryMapExecutor : IScenarioStepExecutor
     }
 
     /// <summary>
-    /// A minimal container for the listener when no container executor provided one: type1 / type1v2 with the domain
-    /// unless <c>container.domain: false</c>, or an iommufd IOAS (native full-range calls on).
+    /// The adapter over the container the container executor built (<see cref="ScenarioMachine"/>): type1 for
+    /// <c>vfio-type1*</c>; the IOAS with the native full-range calls for <c>iommufd</c>; the compat IOAS without them
+    /// (QEMU's legacy backend would drive it through the VFIO ioctls, whose 2^64 answer is unmap-all) for
+    /// <c>iommufd-compat-*</c>.
     /// </summary>
-    private static IVfioListenerBackend BuildBackend(ScenarioDocument document)
+    private static IVfioListenerBackend BuildBackend(ScenarioContext context)
     {
-        var physical = new PhysicalMemory();
-        var frames = new FrameAllocator(physical);
-        var host = new HostMemory(physical, document.HostMemory.Select(r => new Memory.HostMemoryRegion(
-            IovaRange.FromStartSize(r.Vaddr, r.Size),
-            ((r.Perm & AccessPermissions.Read) != 0 ? HostMemoryPermissions.Read : HostMemoryPermissions.None)
-            | ((r.Perm & AccessPermissions.Write) != 0 ? HostMemoryPermissions.Write : HostMemoryPermissions.None))));
-        IommuDomain? domain = document.Container.Domain ? new IommuDomain(frames) : null;
-        SourcePosition at = document.Sections.TryGetValue("container", out SourcePosition p) ? p : document.Position;
-        if (document.Container.Kind is ContainerKind.VfioType1 or ContainerKind.VfioType1v2)
+        if (context.TryGet(out IVfioListenerBackend? given))
         {
-            var container = new VfioContainer(host, (uint)Math.Min(document.Container.DmaEntryLimit, uint.MaxValue));
-            Require(container.SetIommu(document.Container.Kind == ContainerKind.VfioType1 ? VfioIommuType.Type1 : VfioIommuType.Type1v2), at);
-            if (domain is not null)
-            {
-                Require(container.AttachDomain(domain), at);
-            }
+            return given;
+        }
 
+        ScenarioMachine machine = context.Get<ScenarioMachine>();
+        if (machine.Vfio is { } container)
+        {
             return new VfioListenerType1Backend(container);
         }
 
-        var fd = new Iommufd.Iommufd(host);
-        Iommufd.Ioas ioas = fd.CreateIoas();
-        if (domain is not null)
-        {
-            Require(fd.AttachDomain(ioas.Id, domain, out _), at);
-        }
-
-        return new VfioListenerIommufdBackend(fd, ioas.Id);
-    }
-
-    private static void Require(Errno rc, SourcePosition at)
-    {
-        if (rc != Errno.Ok)
-        {
-            throw new ScenarioException(at, $"building the container failed: {rc}");
-        }
+        return new VfioListenerIommufdBackend(machine.Iommufd!, machine.Ioas!.Id, nativeFullRange: machine.Compat is null);
     }
 }

@@ -11,4 +11,16 @@ public enum ContainerKind
 
     /// <summary><c>iommufd</c>: an iommufd IOAS.</summary>
     Iommufd,
+
+    /// <summary>
+    /// <c>iommufd-compat-type1</c>: <c>/dev/iommu</c> driven through VFIO_TYPE1_IOMMU compat ioctls (<c>map</c>,
+    /// <c>unmap</c>, <c>get-info</c>) on its compat IOAS; huge pages off, so v1 unmaps cut areas (an IommuKit addition).
+    /// </summary>
+    IommufdCompatType1,
+
+    /// <summary>
+    /// <c>iommufd-compat-type1v2</c>: <c>/dev/iommu</c> driven through VFIO_TYPE1v2_IOMMU compat ioctls on its compat
+    /// IOAS (an IommuKit addition). The <c>ioas-*</c> ops act on the same IOAS.
+    /// </summary>
+    IommufdCompatType1v2,
 }

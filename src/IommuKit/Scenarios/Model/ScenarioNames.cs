@@ -13,7 +13,9 @@ public static class ScenarioNames
     internal static readonly NameTable<ContainerKind> ContainerKinds = new(
         ("vfio-type1", ContainerKind.VfioType1),
         ("vfio-type1v2", ContainerKind.VfioType1v2),
-        ("iommufd", ContainerKind.Iommufd));
+        ("iommufd", ContainerKind.Iommufd),
+        ("iommufd-compat-type1", ContainerKind.IommufdCompatType1),
+        ("iommufd-compat-type1v2", ContainerKind.IommufdCompatType1v2));
 
     internal static readonly NameTable<KernelVersion> KernelVersions = new(
         ("newest", KernelVersion.Newest),

@@ -101,7 +101,7 @@ internal sealed class DocumentReader
         IovaRange? aperture = fields.Optional("aperture") is { } a ? Values.InclusiveRange(a, "iommu.aperture") : null;
         IReadOnlyList<IovaRange> reserved = fields.Optional("reserved") is { } r
             ? Values.List(r, "iommu.reserved").Items.Select(x => Values.InclusiveRange(x, "iommu.reserved")).ToArray()
-            : [];
+            : IommuConfig.DefaultReserved;
 
         IotlbConfig iotlb = IotlbConfig.Default;
         if (fields.Optional("iotlb") is { } t)

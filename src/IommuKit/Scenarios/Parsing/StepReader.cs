@@ -96,6 +96,8 @@ internal sealed class StepReader
             ScenarioOps.IoasIovaRanges => (ReadIoasIovaRanges(Fields(map, what, "capacity")), true),
             ScenarioOps.IoasAllowIovas => (ReadAllowIovas(Fields(map, what, "ranges")), true),
             ScenarioOps.IoasReserve => (ReadReserve(Fields(map, what, "start", "last")), true),
+            ScenarioOps.IoasMapRange => (ReadIoasMapRange(Fields(map, what, "first", "last", "user-va", "flags")), true),
+            ScenarioOps.IoasUnmapRange => (ReadIoasUnmapRange(Fields(map, what, "first", "last")), true),
             ScenarioOps.ExpectMappings => ReadExpectMappings(Fields(map, what, checker: true, "mappings")),
             ScenarioOps.RegionAdd => (new RegionAddStep(ReadRegion(Fields(map, what, RegionKeys))), true),
             ScenarioOps.RegionDel => (new RegionDelStep(Values.Name(Fields(map, what, "name").Required("name"), "region name")), true),
@@ -208,6 +210,16 @@ internal sealed class StepReader
     private static IoasReserveStep ReadReserve(MapFields f) => new(new ScenarioRange(
         Values.Address(f.Required("start"), "start"),
         Values.Address(f.Required("last"), "last")));
+
+    private static IoasMapRangeStep ReadIoasMapRange(MapFields f) => new(
+        new ScenarioRange(Values.Address(f.Required("first"), "first"), Values.Address(f.Required("last"), "last")),
+        Values.Address(f.Required("user-va"), "user-va"),
+        f.Optional("flags") is { } fl
+            ? Values.Flags(fl, ScenarioNames.IoasMapFlags, $"{f.What} flags")
+            : IoasMapStepFlags.Readable | IoasMapStepFlags.Writeable);
+
+    private static IoasUnmapRangeStep ReadIoasUnmapRange(MapFields f) => new(
+        new ScenarioRange(Values.Address(f.Required("first"), "first"), Values.Address(f.Required("last"), "last")));
 
     private static RegionSetStep ReadRegionSet(MapFields f) => new(
         Values.Name(f.Required("name"), "region name"),

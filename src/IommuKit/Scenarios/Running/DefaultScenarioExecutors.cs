@@ -11,6 +11,7 @@ public static class DefaultScenarioExecutors
     public static ScenarioExecutorRegistry Create()
     {
         var registry = new ScenarioExecutorRegistry();
+        registry.Add(() => new Executors.ContainerExecutor());
         registry.Add(() => new Executors.MemoryMapExecutor());
         return registry;
     }
