@@ -57,6 +57,34 @@ public sealed class MemoryMapExecutor : IScenarioStepExecutor
         return executor;
     }
 
+    /// <summary>
+    /// Applies the region steps of <paramref name="steps"/> (<c>region-add</c>, <c>region-del</c>, <c>region-set</c>,
+    /// <c>transaction</c>; other ops are ignored) to a map built by <see cref="BuildMap"/>, without a listener or
+    /// runner (what <c>iommukit mtree --after-steps</c> shows). Expectations are not checked.
+    /// </summary>
+    /// <exception cref="ScenarioException">A step names an unknown region or cannot be applied.</exception>
+    public void ApplyRegionSteps(IEnumerable<ScenarioStep> steps, ScenarioContext context)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        ArgumentNullException.ThrowIfNull(context);
+        foreach (ScenarioStep step in steps)
+        {
+            switch (step)
+            {
+                case RegionAddStep or RegionDelStep or RegionSetStep:
+                    Execute(step, context);
+                    break;
+                case TransactionStep tx:
+                    using (_map.Transaction())
+                    {
+                        ApplyRegionSteps(tx.Steps, context);
+                    }
+
+                    break;
+            }
+        }
+    }
+
     /// <inheritdoc />
     public void Initialize(ScenarioContext context)
     {
