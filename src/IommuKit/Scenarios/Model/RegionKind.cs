@@ -20,4 +20,10 @@ public enum RegionKind
 
     /// <summary><c>container</c>: a pure container region holding children.</summary>
     Container,
+
+    /// <summary><c>ram-device</c>: RAM mapped from a device BAR (the VFIO listener maps it only when IOMMU-page aligned; failures are warnings).</summary>
+    RamDevice,
+
+    /// <summary><c>rom-device</c>: RAM-backed reads, MMIO writes; not RAM, so the VFIO listener skips it.</summary>
+    RomDevice,
 }

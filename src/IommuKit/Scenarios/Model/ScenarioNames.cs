@@ -33,7 +33,9 @@ public static class ScenarioNames
         ("mmio", RegionKind.Mmio),
         ("alias", RegionKind.Alias),
         ("iommu", RegionKind.Iommu),
-        ("container", RegionKind.Container));
+        ("container", RegionKind.Container),
+        ("ram-device", RegionKind.RamDevice),
+        ("rom-device", RegionKind.RomDevice));
 
     internal static readonly NameTable<ListenerKind> ListenerKinds = new(
         ("none", ListenerKind.None),

@@ -12,6 +12,7 @@ public static class DefaultScenarioExecutors
     {
         var registry = new ScenarioExecutorRegistry();
         registry.Add(() => new Executors.ContainerExecutor());
+        registry.Add(() => new Executors.MemoryMapExecutor());
         return registry;
     }
 }
