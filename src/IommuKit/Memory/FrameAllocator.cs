@@ -15,7 +15,9 @@ namespace IommuKit.Memory;
 /// <c>_free</c>). A frame's page storage is created in the <see cref="PhysicalMemory"/> when it is first handed out
 /// and kept (zeroed in place) when it is freed, so the direct index <c>_pages</c> from frame index to the page's
 /// byte array stays valid: the page-table engine reads its own tables through it with a subtraction and a shift
-/// instead of a radix lookup.</para>
+/// instead of a radix lookup. At most <see cref="RetainedFreeFrames"/> free frames keep their (zeroed) storage, so a
+/// table page freed and re-created costs no allocation while the memory of a large table that was unmapped is given
+/// back.</para>
 /// </remarks>
 public sealed class FrameAllocator
 {
@@ -27,9 +29,10 @@ public sealed class FrameAllocator
     private readonly UInt128 _poolFrames;
     private readonly ulong _poolBase;
     private ulong[] _allocated = new ulong[16]; // bit i set: frame i is allocated
-    private byte[][] _pages = new byte[16][]; // frame index -> its page storage (valid below _bumped)
+    private byte[]?[] _pages = new byte[16][]; // frame index -> its page storage (allocated frames: never null)
     private ulong _bumped; // frames handed out by the bump pointer so far (< _poolFrames)
     private int _allocatedCount;
+    private int _retained; // free frames whose storage is kept (zeroed) in _pages
 
     /// <summary>Creates an allocator over <paramref name="pool"/> (page aligned) of <paramref name="memory"/>.</summary>
     public FrameAllocator(PhysicalMemory memory, IovaRange? pool = null)
@@ -48,6 +51,9 @@ public sealed class FrameAllocator
         memory.AddBacking(p);
     }
 
+    /// <summary>The most free frames whose zeroed storage is kept for reuse; the storage of any more is discarded.</summary>
+    public const int RetainedFreeFrames = 64;
+
     /// <summary>The memory the frames live in.</summary>
     public PhysicalMemory Memory => _memory;
 
@@ -65,7 +71,19 @@ public sealed class FrameAllocator
     public ulong Allocate()
     {
         ulong index;
-        if (!_free.TryDequeue(out index, out _))
+        if (_free.TryDequeue(out index, out _))
+        {
+            if (_pages[index] is null)
+            {
+                // index < bump count: inside the pool.
+                _pages[index] = _memory.GetOrCreatePageArray(_poolBase + (index << PhysicalMemory.PageBits));
+            }
+            else
+            {
+                _retained--;
+            }
+        }
+        else
         {
             if (_bumped >= _poolFrames)
             {
@@ -98,7 +116,17 @@ public sealed class FrameAllocator
 
         _allocated[index >> 6] &= ~(1UL << (int)(index & 63));
         _allocatedCount--;
-        Array.Clear(_pages[index]);
+        if (_retained < RetainedFreeFrames)
+        {
+            Array.Clear(_pages[index]!); // an allocated frame always has storage
+            _retained++;
+        }
+        else
+        {
+            _memory.DiscardPage(pa);
+            _pages[index] = null;
+        }
+
         _free.Enqueue(index, index);
     }
 

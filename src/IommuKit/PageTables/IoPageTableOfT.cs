@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IommuKit.Addressing;
@@ -184,7 +185,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             }
 
             int index = PageTableLayout.EntryIndex(iova, leafLevel);
-            UInt128 fit = remaining / size;
+            UInt128 fit = remaining >> BitOperations.TrailingZeroCount(size); // size is a power of two: no division
             int n = (int)UInt128.Min(fit, (UInt128)(PageTableLayout.EntriesPerTable - index));
             if (n > 1)
             {
