@@ -25,6 +25,10 @@ internal static class CpuTimeCheck
             Report("VisitEmpty", 1, 100_000, () => visit.VisitEmpty());
         }
 
+        var rm = new RangeMapBenchmarks();
+        rm.Setup();
+        Report("Lookup1M", RangeMapBenchmarks.Lookups, 500, () => rm.LookupAt1M());
+
         var pt = new PageTableBenchmarks();
         for (int round = 0; round < 2; round++)
         {
