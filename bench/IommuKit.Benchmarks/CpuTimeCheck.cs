@@ -24,6 +24,42 @@ internal static class CpuTimeCheck
             Report("PageWalk", 1024, 2_000, () => translate.PageWalk());
             Report("VisitEmpty", 1, 100_000, () => visit.VisitEmpty());
         }
+
+        var rm = new RangeMapBenchmarks();
+        rm.Setup();
+        Report("Lookup1M", RangeMapBenchmarks.Lookups, 500, () => rm.LookupAt1M());
+
+        var pt = new PageTableBenchmarks();
+        for (int round = 0; round < 2; round++)
+        {
+            Measure("Map4KSeq", PageTableBenchmarks.Pages, pt.SetupEmpty, pt.Map4KSequential);
+            Measure("Map4KRandom", PageTableBenchmarks.Pages, pt.SetupEmpty, pt.Map4KRandom);
+            Measure("Unmap4KSeq", PageTableBenchmarks.Pages, pt.SetupFull, pt.Unmap4KSequential);
+            pt.SetupBatch();
+            Measure("MapUnmap256", 20_000, () => { }, () =>
+            {
+                for (int i = 0; i < 20_000; i++)
+                {
+                    pt.MapUnmap256x4K();
+                }
+            });
+        }
+    }
+
+    private static void Measure(string name, int ops, Action setup, Action body)
+    {
+        setup();
+        body(); // warm up
+        setup();
+        var process = Process.GetCurrentProcess();
+        process.Refresh();
+        TimeSpan start = process.TotalProcessorTime;
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        body();
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        process.Refresh();
+        double ns = (process.TotalProcessorTime - start).TotalNanoseconds / ops;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-12} {ns,10:F2} ns/op (CPU time)  {(double)allocated / ops,8:F2} B/op"));
     }
 
     private static void Report(string name, int opsPerCall, int calls, Func<object> body)

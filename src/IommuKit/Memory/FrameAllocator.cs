@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using IommuKit.Addressing;
 
 namespace IommuKit.Memory;
@@ -6,9 +7,17 @@ namespace IommuKit.Memory;
 /// Allocates 4 KiB frames (page-table pages) from a pool range of a <see cref="PhysicalMemory"/>.
 /// </summary>
 /// <remarks>
-/// Invariants: every frame handed out is zeroed (a new table's 512 entries all start invalid); a freed frame is
-/// discarded (zeroed) before it can be handed out again; frames are reused lowest-first so layouts are
-/// deterministic. The pool is declared as backing in the memory when the allocator is created.
+/// <para>Invariants: every frame handed out is zeroed (a new table's 512 entries all start invalid); a freed frame is
+/// zeroed before it can be handed out again; frames are reused lowest-first so layouts are deterministic. The pool is
+/// declared as backing in the memory when the allocator is created.</para>
+/// <para>Layout (allocation-free once warm): frames are numbered from the pool base (index = (pa - base) / 4 KiB);
+/// frames below the bump index are either allocated (bit set in <c>_allocated</c>) or free (in the min-heap
+/// <c>_free</c>). A frame's page storage is created in the <see cref="PhysicalMemory"/> when it is first handed out
+/// and kept (zeroed in place) when it is freed, so the direct index <c>_pages</c> from frame index to the page's
+/// byte array stays valid: the page-table engine reads its own tables through it with a subtraction and a shift
+/// instead of a radix lookup. At most <see cref="RetainedFreeFrames"/> free frames keep their (zeroed) storage, so a
+/// table page freed and re-created costs no allocation while the memory of a large table that was unmapped is given
+/// back.</para>
 /// </remarks>
 public sealed class FrameAllocator
 {
@@ -16,10 +25,14 @@ public sealed class FrameAllocator
     public static readonly IovaRange DefaultPool = IovaRange.FromStartSize(0x100_0000_0000, 64UL << 30);
 
     private readonly PhysicalMemory _memory;
-    private readonly SortedSet<ulong> _free = [];
-    private readonly HashSet<ulong> _allocated = [];
+    private readonly PriorityQueue<ulong, ulong> _free = new();
     private readonly UInt128 _poolFrames;
+    private readonly ulong _poolBase;
+    private ulong[] _allocated = new ulong[16]; // bit i set: frame i is allocated
+    private byte[]?[] _pages = new byte[16][]; // frame index -> its page storage (allocated frames: never null)
     private ulong _bumped; // frames handed out by the bump pointer so far (< _poolFrames)
+    private int _allocatedCount;
+    private int _retained; // free frames whose storage is kept (zeroed) in _pages
 
     /// <summary>Creates an allocator over <paramref name="pool"/> (page aligned) of <paramref name="memory"/>.</summary>
     public FrameAllocator(PhysicalMemory memory, IovaRange? pool = null)
@@ -33,9 +46,13 @@ public sealed class FrameAllocator
 
         _memory = memory;
         Pool = p;
+        _poolBase = p.First;
         _poolFrames = p.Size / PhysicalMemory.PageSize;
         memory.AddBacking(p);
     }
+
+    /// <summary>The most free frames whose zeroed storage is kept for reuse; the storage of any more is discarded.</summary>
+    public const int RetainedFreeFrames = 64;
 
     /// <summary>The memory the frames live in.</summary>
     public PhysicalMemory Memory => _memory;
@@ -44,7 +61,7 @@ public sealed class FrameAllocator
     public IovaRange Pool { get; }
 
     /// <summary>The number of frames currently allocated.</summary>
-    public int AllocatedFrames => _allocated.Count;
+    public int AllocatedFrames => _allocatedCount;
 
     /// <summary>The highest number of frames allocated at once.</summary>
     public int PeakFrames { get; private set; }
@@ -53,42 +70,98 @@ public sealed class FrameAllocator
     /// <exception cref="InvalidOperationException">The pool is exhausted.</exception>
     public ulong Allocate()
     {
-        ulong pa;
-        if (_free.Count > 0)
+        ulong index;
+        if (_free.TryDequeue(out index, out _))
         {
-            pa = _free.Min;
-            _free.Remove(pa);
+            if (_pages[index] is null)
+            {
+                // index < bump count: inside the pool.
+                _pages[index] = _memory.GetOrCreatePageArray(_poolBase + (index << PhysicalMemory.PageBits));
+            }
+            else
+            {
+                _retained--;
+            }
         }
         else
         {
             if (_bumped >= _poolFrames)
             {
-                return ThrowHelper.ThrowInvalidOperation<ulong>($"frame pool {Pool} is exhausted ({_allocated.Count} frames in use)");
+                return ThrowHelper.ThrowInvalidOperation<ulong>($"frame pool {Pool} is exhausted ({_allocatedCount} frames in use)");
             }
 
-            // _bumped < pool frames, so First + _bumped * PageSize is inside the pool and cannot overflow.
-            pa = Pool.First + (_bumped << PhysicalMemory.PageBits);
+            index = _bumped;
+            Grow(index);
+
+            // index < pool frames, so base + index * PageSize is inside the pool and cannot overflow.
+            _pages[index] = _memory.GetOrCreatePageArray(_poolBase + (index << PhysicalMemory.PageBits));
             _bumped++;
         }
 
-        _allocated.Add(pa);
-        PeakFrames = Math.Max(PeakFrames, _allocated.Count);
-        return pa;
+        _allocated[index >> 6] |= 1UL << (int)(index & 63);
+        _allocatedCount++;
+        PeakFrames = Math.Max(PeakFrames, _allocatedCount);
+        return _poolBase + (index << PhysicalMemory.PageBits);
     }
 
     /// <summary>Returns a frame to the pool; it is zeroed.</summary>
     /// <exception cref="ArgumentException"><paramref name="pa"/> is not an allocated frame.</exception>
     public void Free(ulong pa)
     {
-        if (!_allocated.Remove(pa))
+        if (!TryIndex(pa, out ulong index) || (_allocated[index >> 6] & (1UL << (int)(index & 63))) == 0)
         {
             ThrowHelper.ThrowArgument(nameof(pa), $"{ThrowHelper.Hex(pa)} is not an allocated frame");
+            return;
         }
 
-        _memory.DiscardPage(pa);
-        _free.Add(pa);
+        _allocated[index >> 6] &= ~(1UL << (int)(index & 63));
+        _allocatedCount--;
+        if (_retained < RetainedFreeFrames)
+        {
+            Array.Clear(_pages[index]!); // an allocated frame always has storage
+            _retained++;
+        }
+        else
+        {
+            _memory.DiscardPage(pa);
+            _pages[index] = null;
+        }
+
+        _free.Enqueue(index, index);
     }
 
     /// <summary>True when <paramref name="pa"/> is an allocated frame.</summary>
-    public bool IsAllocated(ulong pa) => _allocated.Contains(pa);
+    public bool IsAllocated(ulong pa) =>
+        TryIndex(pa, out ulong index) && (_allocated[index >> 6] & (1UL << (int)(index & 63))) != 0;
+
+    /// <summary>
+    /// The storage of the frame at <paramref name="pa"/> when it is a frame of this pool handed out at least once
+    /// (a subtraction and a shift, no radix lookup); null otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte[]? PageOf(ulong pa)
+    {
+        // pa - base wraps for pa below the base to a value >= _bumped << 12, so one compare checks both ends.
+        ulong index = (pa - _poolBase) >> PhysicalMemory.PageBits;
+        return index < _bumped ? _pages[index] : null;
+    }
+
+    private bool TryIndex(ulong pa, out ulong index)
+    {
+        index = (pa - _poolBase) >> PhysicalMemory.PageBits;
+        return (pa & (PhysicalMemory.PageSize - 1)) == 0 && index < _bumped;
+    }
+
+    private void Grow(ulong index)
+    {
+        if (index >= (ulong)_pages.Length)
+        {
+            Array.Resize(ref _pages, _pages.Length * 2);
+        }
+
+        if ((index >> 6) >= (ulong)_allocated.Length)
+        {
+            Array.Resize(ref _allocated, _allocated.Length * 2);
+        }
+    }
 }

@@ -250,6 +250,13 @@ public sealed class PhysicalMemory
         }
     }
 
+    /// <summary>The storage of the page at <paramref name="pa"/>, created (zeroed) when untouched. The caller checked it is backed.</summary>
+    internal byte[] GetOrCreatePageArray(ulong pa) => GetOrCreatePage(pa >> PageBits);
+
+    /// <summary>The storage of the page at <paramref name="pa"/>, or null when untouched (it reads as zeros) or unbacked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte[]? FindPageArray(ulong pa) => FindPage(pa >> PageBits);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private byte[]? FindPage(ulong pfn)
     {

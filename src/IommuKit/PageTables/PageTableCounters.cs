@@ -25,6 +25,8 @@ public sealed class PageTableCounters
 
     internal void AddRead() => EntriesRead++;
 
+    internal void AddRead(int n) => EntriesRead += n;
+
     internal void AddWritten() => EntriesWritten++;
 
     internal void AddWritten(int n) => EntriesWritten += n;
