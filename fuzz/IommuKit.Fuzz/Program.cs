@@ -6,6 +6,7 @@ using SharpFuzz;
 //   IommuKit.Fuzz afl                       entry point for afl-fuzz (out-of-process, stdin / @@)
 //   IommuKit.Fuzz run <file>...             run saved inputs (reproduce a crash)
 //   IommuKit.Fuzz inprocess [count] [seed]  the in-process fallback over scenarios/
+//   IommuKit.Fuzz soak [ops] [seed]         the type1 model comparison, random seed (tools/soak.sh)
 string mode = args.Length > 0 ? args[0] : "inprocess";
 switch (mode)
 {
@@ -51,7 +52,12 @@ switch (mode)
             return 1;
         }
 
+    case "soak":
+        return Soak.Run(
+            args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+            args.Length > 2 ? args[2] : null);
+
     default:
-        Console.Error.WriteLine("usage: IommuKit.Fuzz [libfuzzer | afl | run <file>... | inprocess [count] [seed] [corpus-dir]]");
+        Console.Error.WriteLine("usage: IommuKit.Fuzz [libfuzzer | afl | run <file>... | inprocess [count] [seed] [corpus-dir] | soak [ops] [seed]]");
         return 2;
 }

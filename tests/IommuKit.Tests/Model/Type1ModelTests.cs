@@ -1,243 +1,30 @@
 using CsCheck;
-using IommuKit.Addressing;
-using IommuKit.Iommu;
-using IommuKit.Linux;
-using IommuKit.Memory;
-using IommuKit.Vfio;
 
 namespace IommuKit.Tests.Model;
 
-// Random MAP / UNMAP / UNMAP-ALL / VADDR / attach / translate sequences against VfioContainer and the naive
-// Type1Model: every errno, every unmapped size and the full state (records, dma_avail, invalid count, valid IOVA
-// list) must agree after every step, and every DMA translation through the domain must match the model's records.
+// CI run of the type1 model comparison (Type1ModelRunner): fixed seeds, 1,800 sequences of up to 24 operations
+// (about 20,000 operations), v1 and v2, with and without an IOMMU domain.
 public class Type1ModelTests
 {
-    public const ulong P = 0x1000;
-    private const ulong M2 = 0x20_0000;
-    private const ulong G1 = 0x4000_0000;
-    private const ulong Half = 1UL << 46;
-    private const ulong MsiFirst = 0xfee0_0000;
-    private const ulong MsiLast = 0xfeef_ffff;
-    private const ulong DomainSizeCap = 4 * M2; // keeps page-table work per map small
-
-    private static readonly ulong[] EdgeAddresses =
-    [
-        0, P, M2 - P, M2, M2 + P, G1 - P, G1, MsiFirst - P, MsiFirst, MsiLast - P + 1, MsiLast + 1, Half - P, Half,
-        (1UL << 47) - P, 1UL << 47, (1UL << 48) - P, 1UL << 48, 1UL << 63, (1UL << 63) - P, 0xffff_ffff_ffff_f000,
-        ulong.MaxValue, 0x800,
-    ];
-
-    private static readonly ulong[] EdgeSizes =
-    [
-        0, P, 2 * P, M2 - P, M2, M2 + P, G1, 1UL << 63, (1UL << 63) + P, 0xffff_ffff_ffff_f000, ulong.MaxValue, 0x800,
-        1UL << 48, MsiFirst,
-    ];
-
-    internal enum Kind
-    {
-        Map,
-        Unmap,
-        UnmapAll,
-        UnmapVaddr,
-        MapVaddr,
-        Attach,
-        Translate,
-        Raw,
-    }
-
-    internal sealed record Op(Kind Kind, ulong Iova, ulong Size, ulong Vaddr, uint Flags, int Access)
-    {
-        public override string ToString() => $"{Kind} iova=0x{Iova:x} size=0x{Size:x} vaddr=0x{Vaddr:x} flags={Flags} access={Access}";
-    }
-
-    internal static readonly Gen<ulong> Address = Gen.Frequency(
-        (4, Gen.OneOf(EdgeAddresses)),
-        (4, Gen.ULong[0, 64].Select(x => x * P)),
-        (2, Gen.ULong[0, 8].Select(x => x * M2)),
-        (1, Gen.ULong));
-
-    internal static readonly Gen<ulong> Size = Gen.Frequency(
-        (4, Gen.OneOf(EdgeSizes)),
-        (5, Gen.ULong[1, 16].Select(x => x * P)),
-        (2, Gen.ULong[1, 3].Select(x => x * M2)),
-        (1, Gen.ULong));
-
-    internal static readonly Gen<Op> OpGen = Gen.Select(
-            Gen.Frequency((6, Gen.Const(Kind.Map)), (4, Gen.Const(Kind.Unmap)), (1, Gen.Const(Kind.UnmapAll)),
-                (2, Gen.Const(Kind.UnmapVaddr)), (2, Gen.Const(Kind.MapVaddr)), (1, Gen.Const(Kind.Attach)),
-                (4, Gen.Const(Kind.Translate)), (1, Gen.Const(Kind.Raw))),
-            Address, Size, Address,
-            Gen.Frequency((8, Gen.Const(3u)), (2, Gen.Const(1u)), (1, Gen.Const(2u)), (1, Gen.UInt[0, 15]), (1, Gen.UInt)),
-            Gen.Int[1, 3])
-        .Select((k, iova, size, vaddr, flags, access) => new Op(k, iova, size, vaddr, flags, access));
-
-    internal static readonly Gen<(bool V2, bool Domain, Op[] Ops)> Sequence =
-        Gen.Select(Gen.Bool, Gen.Bool, OpGen.Array[1, 24]);
-
     [Fact]
     public void Type1_container_agrees_with_the_naive_model_step_by_step()
     {
-        // 1,000 sequences of up to 24 operations: about 12,000 operations per v1/v2 half, 20,000+ in all with the
-        // second run below.
-        Sequence.Sample(s => Run(s.V2, s.Domain, s.Ops), iter: 1000, seed: "4Fz3YnZrWXb1");
-        Sequence.Sample(s => Run(s.V2, s.Domain, s.Ops), iter: 800, seed: "0kP7xuQm2aVf");
+        Type1ModelRunner.Sequence.Sample(s => Type1ModelRunner.Run(s.V2, s.Domain, s.Ops), iter: 1000, seed: "4Fz3YnZrWXb1");
+        Type1ModelRunner.Sequence.Sample(s => Type1ModelRunner.Run(s.V2, s.Domain, s.Ops), iter: 800, seed: "0kP7xuQm2aVf");
     }
 
-    /// <summary>Runs one sequence; throws (with the step) at the first divergence.</summary>
-    internal static void Run(bool v2, bool domain, IReadOnlyList<Op> ops)
+    [Fact]
+    public void Shrunk_sequence_prints_as_a_scenario_that_parses()
     {
-        var host = new HostMemory(new PhysicalMemory(),
+        Type1ModelRunner.Op[] ops =
         [
-            new HostMemoryRegion(IovaRange.FromFirstLast(0, Half - 1), HostMemoryPermissions.ReadWrite),
-            new HostMemoryRegion(IovaRange.FromFirstLast(Half, (1UL << 47) - 1), HostMemoryPermissions.Read),
-        ]);
-        var frames = new FrameAllocator(host.Physical);
-        var c = new VfioContainer(host, 8);
-        Assert.Equal(Errno.Ok, c.SetIommu(v2 ? VfioIommuType.Type1v2 : VfioIommuType.Type1));
-        var model = new Type1Model(v2, 8, CanPin);
-        IommuDomain? d = null;
-        if (domain)
-        {
-            d = Attach(c, model, frames);
-        }
-
-        for (int i = 0; i < ops.Count; i++)
-        {
-            Op op = ops[i];
-            string where = $"step {i}: {op}";
-            switch (op.Kind)
-            {
-                case Kind.Map:
-                case Kind.MapVaddr:
-                    {
-                        ulong size = op.Size;
-                        if (model.HasDomain && size > DomainSizeCap && size < (1UL << 48))
-                        {
-                            size = DomainSizeCap;
-                        }
-
-                        uint flags = op.Kind == Kind.MapVaddr ? 4u : op.Flags & 3u;
-                        if (op.Kind == Kind.MapVaddr && model.InvalidCount > 0 && op.Access == 1)
-                        {
-                            // Aim at an invalidated record so rebinding is exercised, not only ENOENT / EINVAL.
-                            Type1Model.Rec r = model.Records.First(x => x.VaddrInvalid);
-                            (op, size) = (op with { Iova = r.First }, (ulong)r.Size);
-                        }
-
-                        Errno expected = model.Map(32, flags, op.Vaddr, op.Iova, size);
-                        Errno actual = c.MapDma(new VfioDmaMap(op.Iova, size, op.Vaddr, (VfioDmaMapFlags)flags));
-                        Assert.True(expected == actual, $"{where}: map errno {actual}, model {expected}");
-                        break;
-                    }
-
-                case Kind.Unmap:
-                case Kind.UnmapVaddr:
-                case Kind.UnmapAll:
-                    {
-                        uint flags = op.Kind switch
-                        {
-                            Kind.Unmap => 0u,
-                            Kind.UnmapVaddr => 4u,
-                            _ => op.Access == 3 ? 6u : 2u,
-                        };
-                        (ulong iova, ulong size) = op.Kind == Kind.UnmapAll && op.Access != 2 ? (0UL, 0UL) : (op.Iova, op.Size);
-                        (Errno expected, UInt128 bytes) = model.Unmap(24, flags, iova, size);
-                        var u = new VfioDmaUnmap(iova, size, (VfioDmaUnmapFlags)flags);
-                        Errno actual = c.UnmapDma(ref u, out UInt128 unmapped);
-                        Assert.True(expected == actual, $"{where}: unmap errno {actual}, model {expected}");
-                        if (actual == Errno.Ok)
-                        {
-                            Assert.True(bytes == unmapped, $"{where}: unmapped 0x{unmapped:x}, model 0x{bytes:x}");
-                            Assert.Equal((ulong)bytes, u.Size);
-                        }
-                        else
-                        {
-                            Assert.Equal(size, u.Size); // not written back on error
-                        }
-
-                        break;
-                    }
-
-                case Kind.Raw:
-                    {
-                        // Unknown flag bits and short argsz on both calls.
-                        uint argsz = op.Access == 1 ? 16u : 32u;
-                        Errno expected = model.Map(argsz, op.Flags, op.Vaddr, op.Iova, op.Size > DomainSizeCap ? P : op.Size);
-                        var map = new VfioDmaMap(op.Iova, op.Size > DomainSizeCap ? P : op.Size, op.Vaddr, (VfioDmaMapFlags)op.Flags) { Argsz = argsz };
-                        Assert.True(expected == c.MapDma(map), $"{where}: raw map");
-                        (Errno ue, _) = model.Unmap(argsz - 8, op.Flags, op.Iova, op.Size);
-                        var u = new VfioDmaUnmap(op.Iova, op.Size, (VfioDmaUnmapFlags)op.Flags) { Argsz = argsz - 8 };
-                        Errno actual = c.UnmapDma(ref u, out _);
-                        Assert.True(ue == actual, $"{where}: raw unmap errno {actual}, model {ue}");
-                        break;
-                    }
-
-                case Kind.Attach:
-                    if (d is null && model.Records.All(r => r.Size <= 64 * M2))
-                    {
-                        d = Attach(c, model, frames);
-                    }
-
-                    break;
-
-                case Kind.Translate:
-                    if (d is not null)
-                    {
-                        CheckTranslate(d, host, model, op.Iova & ~(P - 1) | (op.Vaddr & (P - 1)), (DmaAccess)op.Access, where);
-                        if (model.Records.Count > 0)
-                        {
-                            Type1Model.Rec r = model.Records[(int)(op.Size % (ulong)model.Records.Count)];
-                            CheckTranslate(d, host, model, r.First, (DmaAccess)op.Access, where);
-                            CheckTranslate(d, host, model, r.Last, (DmaAccess)op.Access, where);
-                        }
-                    }
-
-                    break;
-            }
-
-            CheckState(c, model, where);
-        }
-    }
-
-    private static bool CanPin(UInt128 first, UInt128 last, bool write) =>
-        write ? last < Half : last < 1UL << 47; // [0, 2^46) read-write, [2^46, 2^47) read-only
-
-    private static IommuDomain? Attach(VfioContainer c, Type1Model model, FrameAllocator frames)
-    {
-        var d = new IommuDomain(frames, new IommuDomainOptions
-        {
-            Reserved = [IovaRange.FromFirstLast(MsiFirst, MsiLast)],
-            FlushOnUnmap = true,
-        });
-        Errno expected = model.Attach(d.Aperture.Last, MsiFirst, MsiLast);
-        Errno actual = c.AttachDomain(d);
-        Assert.True(expected == actual, $"attach errno {actual}, model {expected}");
-        return actual == Errno.Ok ? d : null;
-    }
-
-    private static void CheckTranslate(IommuDomain d, HostMemory host, Type1Model model, ulong iova, DmaAccess access, string where)
-    {
-        DmaTranslation t = d.Translate(iova, access);
-        Type1Model.Rec? r = model.Find(iova);
-        bool allowed = r is not null && ((access & DmaAccess.Read) == 0 || r.Read) && ((access & DmaAccess.Write) == 0 || r.Write);
-        Assert.True(allowed == t.IsOk, $"{where}: translate {access} 0x{iova:x} gave {t}, model {(r is null ? "unmapped" : r)}");
-        if (allowed)
-        {
-            Assert.True(host.TryTranslate(r!.PinnedVaddr!.Value + (iova - r.First), out ulong pa));
-            Assert.True(pa == t.Pa, $"{where}: translate 0x{iova:x} pa 0x{t.Pa:x}, model 0x{pa:x}");
-        }
-    }
-
-    private static void CheckState(VfioContainer c, Type1Model model, string where)
-    {
-        string actual = string.Join("\n", c.Mappings.Select(m =>
-            $"[0x{m.Iova.First:x}, 0x{m.Iova.Last:x}] va 0x{m.Vaddr:x} {(m.Read ? "r" : "-")}{(m.Write ? "w" : "-")}{(m.VaddrInvalid ? " invalid" : "")} pinned {m.PinnedVaddr?.ToString("x") ?? "-"}"));
-        string expected = string.Join("\n", model.Records);
-        Assert.True(expected == actual, $"{where}: records\n{actual}\nmodel\n{expected}");
-        Assert.True(model.Avail == c.DmaAvail, $"{where}: dma_avail {c.DmaAvail}, model {model.Avail}");
-        Assert.Equal(model.InvalidCount, c.VaddrInvalidCount);
-        Assert.Equal(
-            string.Join(";", model.IovaList.Select(v => $"0x{v.First:x}-0x{v.Last:x}")),
-            string.Join(";", c.ValidIovaRanges.Select(v => $"0x{v.First:x}-0x{v.Last:x}")));
+            new(Type1ModelRunner.Kind.Map, 0xffff_ffff_f000, 0x1000, 0x1000, 3, 1),
+            new(Type1ModelRunner.Kind.Unmap, 0, 0x1000, 0, 0, 1),
+            new(Type1ModelRunner.Kind.UnmapAll, 0, 0, 0, 0, 3),
+            new(Type1ModelRunner.Kind.Translate, 0, 0, 0, 0, 1),
+        ];
+        string yaml = Type1ModelRunner.ToScenario(true, true, ops, "shrunk");
+        IommuKit.Scenarios.ScenarioDocument doc = IommuKit.Scenarios.ScenarioParser.Parse(yaml, "soak.yaml");
+        Assert.Equal(4, doc.Steps.Count);
     }
 }
