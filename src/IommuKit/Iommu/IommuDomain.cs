@@ -24,7 +24,17 @@ namespace IommuKit.Iommu;
 /// harmless. Past <see cref="MaxUnflushedUnmaps"/> records the domain stops recording and checks each hit
 /// against a page walk instead, until <see cref="FlushAll"/>.</para>
 /// <para>Invariants: every mapping lies inside <see cref="Aperture"/> and outside <see cref="Reserved"/>;
-/// <see cref="Generation"/> increases with every map or unmap that changed the table. Not thread safe.</para>
+/// <see cref="Generation"/> increases with every map or unmap that changed the table.</para>
+/// <para>Threading (docs/robustness.md): many DMA threads may call <see cref="Translate"/> while one thread maps,
+/// unmaps and flushes. Every public operation that reads or changes the table, the IOTLB or the fault log runs under
+/// one domain lock (<see cref="System.Threading.Lock"/>, re-entrant). Translate is not a pure reader (an IOTLB hit
+/// updates replacement state and counters, a miss fills, a fault is logged), so a reader/writer lock would not let
+/// translations overlap anyway and costs more than an uncontended <see cref="System.Threading.Lock"/>. Guarantees:
+/// a translation sees the table and IOTLB either before or after any map/unmap/flush, never half of one (no torn
+/// result: the returned PA and permissions come from one leaf that existed); once <see cref="UnmapAndFlush"/> (or
+/// <see cref="Unmap"/> followed by a flush of the range) has returned, no translation of the range succeeds until it
+/// is mapped again. Callers must not change <see cref="PageTable"/> or <see cref="Iotlb"/> directly while other
+/// threads translate. Statistics properties are read without the lock (they may lag).</para>
 /// </remarks>
 public sealed class IommuDomain
 {
@@ -35,6 +45,7 @@ public sealed class IommuDomain
     private readonly IovaRange[] _reserved;
     private readonly bool _flushOnUnmap;
     private readonly ulong _widthLast;
+    private readonly Lock _lock = new();
     private bool _unflushedOverflow;
 
     /// <summary>Creates a domain with an empty page table.</summary>
@@ -132,6 +143,15 @@ public sealed class IommuDomain
     /// </returns>
     public PageTableStatus TryMap(IovaRange range, ulong pa, Permissions permissions)
     {
+        lock (_lock)
+        {
+            return TryMapCore(range, pa, permissions);
+        }
+    }
+
+    // Called with _lock held.
+    private PageTableStatus TryMapCore(IovaRange range, ulong pa, Permissions permissions)
+    {
         switch (CheckRange(range))
         {
             case DomainRangeStatus.OutsideAperture:
@@ -167,6 +187,15 @@ public sealed class IommuDomain
     /// </summary>
     public UnmapResult Unmap(IovaRange range)
     {
+        lock (_lock)
+        {
+            return UnmapCore(range);
+        }
+    }
+
+    // Called with _lock held.
+    private UnmapResult UnmapCore(IovaRange range)
+    {
         UnmapResult result = PageTable.Unmap(range);
         if (result.BytesUnmapped == 0)
         {
@@ -193,6 +222,15 @@ public sealed class IommuDomain
     /// <summary>Clears the PTEs of <paramref name="range"/> and invalidates the range in the IOTLB before returning.</summary>
     public UnmapResult UnmapAndFlush(IovaRange range)
     {
+        lock (_lock)
+        {
+            return UnmapAndFlushCore(range);
+        }
+    }
+
+    // Called with _lock held.
+    private UnmapResult UnmapAndFlushCore(IovaRange range)
+    {
         UnmapResult result = PageTable.Unmap(range);
         if (result.BytesUnmapped != 0)
         {
@@ -209,6 +247,15 @@ public sealed class IommuDomain
     /// <see cref="Faults"/> and returned. Zero allocation.
     /// </summary>
     public DmaTranslation Translate(ulong iova, DmaAccess access, int deviceId = 0)
+    {
+        lock (_lock)
+        {
+            return TranslateCore(iova, access, deviceId);
+        }
+    }
+
+    // Called with _lock held.
+    private DmaTranslation TranslateCore(ulong iova, DmaAccess access, int deviceId = 0)
     {
         Translations++;
         if (iova > _widthLast)
@@ -251,6 +298,15 @@ public sealed class IommuDomain
     /// <summary>Invalidates the whole IOTLB (VT-d global invalidation).</summary>
     public void FlushAll()
     {
+        lock (_lock)
+        {
+            FlushAllCore();
+        }
+    }
+
+    // Called with _lock held.
+    private void FlushAllCore()
+    {
         Iotlb.InvalidateAll();
         _unflushed.Clear();
         _unflushedOverflow = false;
@@ -258,6 +314,15 @@ public sealed class IommuDomain
 
     /// <summary>Invalidates every IOTLB entry overlapping <paramref name="range"/>; costs the IOTLB's size, not the range's.</summary>
     public void Flush(IovaRange range)
+    {
+        lock (_lock)
+        {
+            FlushCore(range);
+        }
+    }
+
+    // Called with _lock held.
+    private void FlushCore(IovaRange range)
     {
         Iotlb.Invalidate(range);
         if (_unflushed.Count != 0)
@@ -268,6 +333,15 @@ public sealed class IommuDomain
 
     /// <summary>Invalidates every IOTLB entry containing <paramref name="iova"/> (VT-d page-selective invalidation).</summary>
     public void FlushPage(ulong iova)
+    {
+        lock (_lock)
+        {
+            FlushPageCore(iova);
+        }
+    }
+
+    // Called with _lock held.
+    private void FlushPageCore(ulong iova)
     {
         Iotlb.InvalidatePage(iova);
         if (_unflushed.Count != 0)
