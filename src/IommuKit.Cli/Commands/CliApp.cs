@@ -25,6 +25,7 @@ public static class CliApp
         var root = new RootCommand("iommukit: an IOMMU / VFIO DMA-mapping emulator");
         root.Subcommands.Add(PageTableCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ConformanceCommand.Create());
         return root;
     }
 

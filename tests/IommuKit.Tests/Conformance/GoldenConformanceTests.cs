@@ -1,4 +1,4 @@
-using IommuKit.Vfio;
+using IommuKit.Conformance;
 
 namespace IommuKit.Tests.Conformance;
 
@@ -27,14 +27,6 @@ public sealed class GoldenConformanceTests
 
         return data;
     }
-
-    /// <summary>The kernel profile IommuKit uses for a golden kernel: Debian and custom kernels predate v6.18-rc4.</summary>
-    internal static VfioKernelRules ProfileFor(string kernel) => kernel switch
-    {
-        "deb61" => VfioKernelRules.Linux6_1,
-        "deb612" or "custom612" => VfioKernelRules.Linux6_12,
-        _ => VfioKernelRules.Newest,
-    };
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -75,7 +67,7 @@ public sealed class GoldenConformanceTests
             return result;
         }
 
-        var replayer = new Type1Replayer(g.Iommu, ProfileFor(g.Kernel));
+        var replayer = new Type1Replayer(g.Iommu, g.KernelRules);
         foreach (StepLine step in steps)
         {
             GoldenStep gold = byLine[step.Line];

@@ -1,9 +1,9 @@
 using System.Globalization;
 
-namespace IommuKit.Tests.Conformance;
+namespace IommuKit.Conformance;
 
 /// <summary>One step of a <c>conformance/linux-vm/steps/*.steps</c> file: an op and its <c>key=value</c> words.</summary>
-internal sealed record StepLine(int Line, string Text, string Op, string? Positional, IReadOnlyDictionary<string, string> Args)
+public sealed record StepLine(int Line, string Text, string Op, string? Positional, IReadOnlyDictionary<string, string> Args)
 {
     /// <summary>Base of the read-write user buffer (<c>buf</c>): 1024 pages.</summary>
     public const ulong Buf = 0x1_0000_0000;

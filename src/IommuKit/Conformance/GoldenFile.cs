@@ -1,26 +1,19 @@
 using System.Text.Json;
+using IommuKit.Vfio;
 
-namespace IommuKit.Tests.Conformance;
-
-/// <summary>One step's result: the ioctl's return, its errno name ("0" on success) and the out fields as printed.</summary>
-internal sealed record StepResult(int Ret, string Errno, IReadOnlyDictionary<string, string> Out)
-{
-    /// <summary>Whether the two results are the same (ret, errno and every out field).</summary>
-    public bool SameAs(StepResult other) =>
-        Ret == other.Ret && Errno == other.Errno && Out.Count == other.Out.Count &&
-        Out.All(kv => other.Out.TryGetValue(kv.Key, out string? v) && v == kv.Value);
-
-    /// <inheritdoc/>
-    public override string ToString() =>
-        $"ret={Ret} errno={Errno}" + string.Concat(Out.Select(kv => $" {kv.Key}={kv.Value}"));
-}
-
-/// <summary>A golden step: where it is, its text, and what the kernel answered.</summary>
-internal sealed record GoldenStep(string File, int Line, string Step, StepResult Result);
+namespace IommuKit.Conformance;
 
 /// <summary>A <c>conformance/golden/*.json</c> file.</summary>
-internal sealed record GoldenFile(string Kernel, string Release, string Iommu, IReadOnlyList<GoldenStep> Steps, IReadOnlyDictionary<string, string?> Files)
+public sealed record GoldenFile(string Kernel, string Release, string Iommu, IReadOnlyList<GoldenStep> Steps, IReadOnlyDictionary<string, string?> Files)
 {
+    /// <summary>The profile matching the captured kernel: Debian and custom kernels here predate v6.18-rc4.</summary>
+    public VfioKernelRules KernelRules => Kernel switch
+    {
+        "deb61" => VfioKernelRules.Linux6_1,
+        "deb612" or "custom612" => VfioKernelRules.Linux6_12,
+        _ => VfioKernelRules.Newest,
+    };
+
     /// <summary>Reads a golden file.</summary>
     public static GoldenFile Load(string path)
     {

@@ -5,7 +5,7 @@ using IommuKit.Linux;
 using IommuKit.Memory;
 using IommuKit.Vfio;
 
-namespace IommuKit.Tests.Conformance;
+namespace IommuKit.Conformance;
 
 /// <summary>
 /// Replays a step file against IommuKit's <see cref="VfioContainer"/> on the machine the golden kernel had: the VM's
@@ -17,7 +17,7 @@ namespace IommuKit.Tests.Conformance;
 /// pgsize bitmap is PAGE_MASK and every iova is valid, but nothing is pinned and no window is reserved (known
 /// divergences). Backends other than type1 (iommufd compat, IOAS) are not replayed: <see cref="Run"/> returns null.
 /// </remarks>
-internal sealed class Type1Replayer(string iommu, VfioKernelRules rules)
+public sealed class Type1Replayer(string iommu, VfioKernelRules rules)
 {
     private static readonly IovaRange MsiWindow = IovaRange.FromFirstLast(0xfee0_0000, 0xfeef_ffff);
 
