@@ -26,6 +26,7 @@ public static class CliApp
         root.Subcommands.Add(PageTableCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(MtreeCommand.Create());
+        root.Subcommands.Add(ConformanceCommand.Create());
         return root;
     }
 

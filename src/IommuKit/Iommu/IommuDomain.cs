@@ -81,6 +81,7 @@ public sealed class IommuDomain
         Aperture = aperture;
         _reserved = [.. options.Reserved];
         _flushOnUnmap = options.FlushOnUnmap;
+        EnforcesCacheCoherency = options.EnforceCacheCoherency;
         _widthLast = table.AddressRange.Last;
         Iotlb = new Iotlb(options.Iotlb);
         Faults = new FaultLog(options.FaultLogCapacity);
@@ -94,6 +95,9 @@ public sealed class IommuDomain
 
     /// <summary>The IOVA range that may be mapped.</summary>
     public IovaRange Aperture { get; }
+
+    /// <summary>Whether DMA through this domain is always cache coherent (<see cref="IommuDomainOptions.EnforceCacheCoherency"/>).</summary>
+    public bool EnforcesCacheCoherency { get; }
 
     /// <summary>IOVA ranges that can never be mapped.</summary>
     public IReadOnlyList<IovaRange> Reserved => _reserved;

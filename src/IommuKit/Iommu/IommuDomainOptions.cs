@@ -30,4 +30,10 @@ public sealed class IommuDomainOptions
     /// driver). False by default: a plain unmap leaves stale IOTLB entries until a flush, as hardware does.
     /// </summary>
     public bool FlushOnUnmap { get; set; }
+
+    /// <summary>
+    /// Whether the domain enforces cache coherency (<c>enforce_cache_coherency</c>: snoop control, which QEMU's
+    /// intel-iommu lacks). True by default; VFIO's <c>VFIO_DMA_CC_IOMMU</c> reads 1 only when every domain enforces it.
+    /// </summary>
+    public bool EnforceCacheCoherency { get; set; } = true;
 }

@@ -49,13 +49,18 @@ public sealed partial class VfioContainer
     /// <summary>Creates a container (no IOMMU backend set yet) for a process whose memory is <paramref name="host"/>.</summary>
     /// <param name="host">The calling process's memory: vaddrs are checked and pinned there.</param>
     /// <param name="dmaEntryLimit">The <c>dma_entry_limit</c> module parameter.</param>
-    public VfioContainer(HostMemory host, uint dmaEntryLimit = DefaultDmaEntryLimit)
+    /// <param name="rules">The kernel version's rules; <see cref="VfioKernelRules.Newest"/> when null.</param>
+    public VfioContainer(HostMemory host, uint dmaEntryLimit = DefaultDmaEntryLimit, VfioKernelRules? rules = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         Host = host;
         DmaEntryLimit = dmaEntryLimit;
         _dmaAvail = dmaEntryLimit;
+        Rules = rules ?? VfioKernelRules.Newest;
     }
+
+    /// <summary>The kernel version whose rules this container follows.</summary>
+    public VfioKernelRules Rules { get; }
 
     /// <summary>The calling process's memory.</summary>
     public HostMemory Host { get; }
@@ -136,10 +141,11 @@ public sealed partial class VfioContainer
     public int CheckExtension(VfioExtension extension) => extension switch
     {
         VfioExtension.Type1Iommu or VfioExtension.Type1v2Iommu or VfioExtension.UnmapAll => 1,
+        VfioExtension.Type1NestingIommu => Rules.HasType1Nesting ? 1 : 0,
         // No emulated (mdev) devices are modelled, so UPDATE_VADDR is available once a container exists.
         VfioExtension.UpdateVaddr => IommuType is null ? 0 : 1,
-        // Modelled domains always enforce cache coherency; with no domain the kernel's loop also answers 1.
-        VfioExtension.DmaCcIommu => IommuType is null ? 0 : 1,
+        // vfio_domains_have_enforce_cache_coherency: 1 unless a domain does not enforce it (no domain: 1).
+        VfioExtension.DmaCcIommu => IommuType is null ? 0 : (_domains.TrueForAll(d => d.EnforcesCacheCoherency) ? 1 : 0),
         _ => 0,
     };
 
@@ -414,7 +420,7 @@ public sealed partial class VfioContainer
         // The chain in the kernel's build order: MIGRATION, DMA_AVAIL, then IOVA_RANGE (absent for an empty list).
         uint migration = VfioIommuInfo.StructSize;
         uint dmaAvail = migration + VfioInfoCapMigration.StructSize;
-        uint iovaCap = dmaAvail + VfioInfoCapDmaAvail.StructSize;
+        uint iovaCap = dmaAvail + Rules.DmaAvailCapSize;
         bool hasIova = _iovaList.Count > 0;
         uint needed = iovaCap + (hasIova ? VfioInfoCapIovaRange.SizeFor(_iovaList.Count) : 0);
 
@@ -719,7 +725,7 @@ public sealed partial class VfioContainer
     // ---- Kernel-version rules (newest: v6.18-rc4+). A profile for older kernels switches these. ----
 
     // §1.3 step 4 / §1.4 step 6: wrap of iova + size - 1 is EOVERFLOW (pre-fix kernels: EINVAL).
-    private static Errno OverflowErrno => Errno.EOVERFLOW;
+    private Errno OverflowErrno => Rules.WrapErrno;
 
     // The inclusive last byte of [start, start + size); false when it passes 2^64-1. size must be non-zero.
     private static bool TryLast(ulong start, ulong size, out ulong last)

@@ -15,6 +15,9 @@ public enum VfioExtension
     /// <summary><c>VFIO_DMA_CC_IOMMU</c>: every domain enforces cache coherency.</summary>
     DmaCcIommu = 4,
 
+    /// <summary><c>VFIO_TYPE1_NESTING_IOMMU</c>: offered by type1 up to 6.12 (<see cref="VfioKernelRules.HasType1Nesting"/>).</summary>
+    Type1NestingIommu = 6,
+
     /// <summary><c>VFIO_UNMAP_ALL</c>: <see cref="VfioDmaUnmapFlags.All"/> is supported.</summary>
     UnmapAll = 9,
 

@@ -68,18 +68,21 @@ public sealed class ScenarioMachine
     /// the domain from <c>iommu</c> unless <c>container.domain: false</c>, and the container of <c>container.kind</c>
     /// with the domain attached.
     /// </summary>
-    /// <exception cref="ScenarioException">The configuration cannot be built (kernel profile not supported yet, a limit
+    /// <exception cref="ScenarioException">The configuration cannot be built (a kernel profile on a non-type1 container, a limit
     /// that does not fit the module parameter, a domain the container refuses).</exception>
     public static ScenarioMachine Build(ScenarioDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
         ContainerConfig config = document.Container;
         SourcePosition containerAt = document.Sections.TryGetValue("container", out SourcePosition p) ? p : document.Position;
-        if (config.Kernel != KernelVersion.Newest)
+        bool type1 = config.Kind is ContainerKind.VfioType1 or ContainerKind.VfioType1v2;
+        if (config.Kernel != KernelVersion.Newest && !type1)
         {
             throw new ScenarioException(containerAt,
-                $"container.kernel {ScenarioNames.Of(config.Kernel)}: kernel profiles are not supported yet (only 'newest' rules are modelled)");
+                $"container.kernel {ScenarioNames.Of(config.Kernel)}: kernel profiles apply to vfio-type1 containers only (iommufd is modelled with the newest rules)");
         }
+
+        VfioKernelRules rules = VfioKernelRules.FromName(ScenarioNames.Of(config.Kernel)) ?? VfioKernelRules.Newest;
 
         var physical = new PhysicalMemory();
         var frames = new FrameAllocator(physical);
@@ -98,7 +101,7 @@ public sealed class ScenarioMachine
                             $"container.dma-entry-limit {ScenarioNumber.Format(config.DmaEntryLimit)} does not fit the u32 module parameter");
                     }
 
-                    var container = new VfioContainer(host, (uint)config.DmaEntryLimit);
+                    var container = new VfioContainer(host, (uint)config.DmaEntryLimit, rules);
                     Require(container.SetIommu(config.Kind == ContainerKind.VfioType1 ? VfioIommuType.Type1 : VfioIommuType.Type1v2), containerAt, "VFIO_SET_IOMMU");
                     if (domain is not null)
                     {
