@@ -26,15 +26,20 @@ namespace IommuKit.Iommu;
 /// <para>Invariants: every mapping lies inside <see cref="Aperture"/> and outside <see cref="Reserved"/>;
 /// <see cref="Generation"/> increases with every map or unmap that changed the table.</para>
 /// <para>Threading (docs/robustness.md): many DMA threads may call <see cref="Translate"/> while one thread maps,
-/// unmaps and flushes. Every public operation that reads or changes the table, the IOTLB or the fault log runs under
-/// one domain lock (<see cref="System.Threading.Lock"/>, re-entrant). Translate is not a pure reader (an IOTLB hit
-/// updates replacement state and counters, a miss fills, a fault is logged), so a reader/writer lock would not let
-/// translations overlap anyway and costs more than an uncontended <see cref="System.Threading.Lock"/>. Guarantees:
-/// a translation sees the table and IOTLB either before or after any map/unmap/flush, never half of one (no torn
-/// result: the returned PA and permissions come from one leaf that existed); once <see cref="UnmapAndFlush"/> (or
-/// <see cref="Unmap"/> followed by a flush of the range) has returned, no translation of the range succeeds until it
-/// is mapped again. Callers must not change <see cref="PageTable"/> or <see cref="Iotlb"/> directly while other
-/// threads translate. Statistics properties are read without the lock (they may lag).</para>
+/// unmaps and flushes. Writers (map, unmap, flush, and the IOTLB fill of a translation that missed) run under one
+/// domain lock (<see cref="System.Threading.Lock"/>, re-entrant); so do misses, faults and stale checks, which walk,
+/// fill and log. An IOTLB hit takes no lock: it is a sequence-lock reader. Every writer that changes what a hit can
+/// see (the IOTLB's entries, the unflushed-unmap records) makes the domain's sequence number odd before its first
+/// store and even again after its last; a hit reads the sequence, probes the IOTLB, reads the entry, and keeps the
+/// result only if the sequence was even and has not moved, else it retries under the lock. A map needs no sequence
+/// change: it never touches the IOTLB. A hit's counters are per thread (see <see cref="Iotlb"/>), so the hit path
+/// has no atomic instruction and no shared write but the LRU stamp. Guarantees: a translation sees the table and
+/// IOTLB either before or after any map/unmap/flush, never half of one (no torn result: the returned PA and
+/// permissions come from one leaf that existed); once <see cref="UnmapAndFlush"/> (or <see cref="Unmap"/> followed
+/// by a flush of the range) has returned, no translation of the range succeeds until it is mapped again.
+/// <see cref="Translations"/> and the IOTLB counters are exact once the translating threads have been joined; read
+/// while they run, they may lag. Callers must not change <see cref="PageTable"/> or <see cref="Iotlb"/> directly
+/// while other threads translate.</para>
 /// </remarks>
 public sealed class IommuDomain
 {
@@ -47,6 +52,10 @@ public sealed class IommuDomain
     private readonly ulong _widthLast;
     private readonly Lock _lock = new();
     private bool _unflushedOverflow;
+    private long _sequence; // odd while a writer changes what an IOTLB hit can see
+    private long _lockedTranslations;
+    private int _writeDepth;
+    private bool _staleTracking; // _unflushed.Count != 0 || _unflushedOverflow: hits need the locked stale check
 
     /// <summary>Creates a domain with an empty page table.</summary>
     /// <param name="frames">Where page-table pages come from.</param>
@@ -115,7 +124,7 @@ public sealed class IommuDomain
     public long StaleHits { get; private set; }
 
     /// <summary>Translations done (allowed or faulted).</summary>
-    public long Translations { get; private set; }
+    public long Translations => _lockedTranslations + Iotlb.FastHitsEver;
 
     /// <summary>Whether <paramref name="range"/> may be mapped: inside the aperture and clear of reserved ranges.</summary>
     public DomainRangeStatus CheckRange(IovaRange range)
@@ -206,10 +215,11 @@ public sealed class IommuDomain
             return result;
         }
 
+        BeginWrite();
         Generation++;
         if (_flushOnUnmap)
         {
-            Flush(range);
+            FlushCore(range);
         }
         else if (_unflushed.Count < MaxUnflushedUnmaps)
         {
@@ -220,6 +230,7 @@ public sealed class IommuDomain
             _unflushedOverflow = true;
         }
 
+        EndWrite();
         return result;
     }
 
@@ -241,17 +252,36 @@ public sealed class IommuDomain
             Generation++;
         }
 
-        Flush(range);
+        FlushCore(range);
         return result;
     }
 
     /// <summary>
     /// Translates a DMA access of <paramref name="access"/> at <paramref name="iova"/> by device
     /// <paramref name="deviceId"/>: IOTLB first, page walk and fill on a miss. A fault is logged in
-    /// <see cref="Faults"/> and returned. Zero allocation.
+    /// <see cref="Faults"/> and returned. Zero allocation (after the calling thread's first IOTLB hit on this
+    /// domain, which creates the thread's hit counters once). An IOTLB hit takes no lock (see the remarks).
     /// </summary>
     public DmaTranslation Translate(ulong iova, DmaAccess access, int deviceId = 0)
     {
+        // Lock-free IOTLB hit (sequence-lock reader, see the threading remarks). Anything else, or a writer seen
+        // mid-change, goes the locked way, which counts and decides afresh.
+        long sequence = Volatile.Read(ref _sequence);
+        if ((sequence & 1) == 0 && iova <= _widthLast && !_staleTracking)
+        {
+            Iotlb iotlb = Iotlb;
+            int slot = iotlb.Peek(iova, out ulong pa, out Permissions perms, out ulong leafSize);
+            if (slot >= 0)
+            {
+                Volatile.ReadBarrier(); // the reads above complete before the sequence is read again
+                if (Allows(perms, access) && Volatile.Read(ref _sequence) == sequence)
+                {
+                    iotlb.CountFastHit(slot);
+                    return DmaTranslation.Success(pa, perms, leafSize, fromIotlb: true);
+                }
+            }
+        }
+
         lock (_lock)
         {
             return TranslateCore(iova, access, deviceId);
@@ -261,7 +291,7 @@ public sealed class IommuDomain
     // Called with _lock held.
     private DmaTranslation TranslateCore(ulong iova, DmaAccess access, int deviceId = 0)
     {
-        Translations++;
+        _lockedTranslations++;
         if (iova > _widthLast)
         {
             return Fault(iova, access, DmaFaultReason.BeyondWidth, deviceId, fromIotlb: false);
@@ -295,7 +325,9 @@ public sealed class IommuDomain
         }
 
         // The leaf is LeafSize aligned in both spaces: iova & ~(size - 1) is its base.
+        BeginWrite();
         Iotlb.Fill(iova & ~(t.LeafSize - 1), t.LeafPa, BitOperations.TrailingZeroCount(t.LeafSize), t.Permissions, Generation);
+        EndWrite();
         return DmaTranslation.Success(t.Pa, t.Permissions, t.LeafSize, fromIotlb: false);
     }
 
@@ -311,9 +343,11 @@ public sealed class IommuDomain
     // Called with _lock held.
     private void FlushAllCore()
     {
+        BeginWrite();
         Iotlb.InvalidateAll();
         _unflushed.Clear();
         _unflushedOverflow = false;
+        EndWrite();
     }
 
     /// <summary>Invalidates every IOTLB entry overlapping <paramref name="range"/>; costs the IOTLB's size, not the range's.</summary>
@@ -328,11 +362,14 @@ public sealed class IommuDomain
     // Called with _lock held.
     private void FlushCore(IovaRange range)
     {
+        BeginWrite();
         Iotlb.Invalidate(range);
         if (_unflushed.Count != 0)
         {
             _unflushed.RemoveAll(u => range.Contains(u.Range));
         }
+
+        EndWrite();
     }
 
     /// <summary>Invalidates every IOTLB entry containing <paramref name="iova"/> (VT-d page-selective invalidation).</summary>
@@ -347,6 +384,7 @@ public sealed class IommuDomain
     // Called with _lock held.
     private void FlushPageCore(ulong iova)
     {
+        BeginWrite();
         Iotlb.InvalidatePage(iova);
         if (_unflushed.Count != 0)
         {
@@ -354,6 +392,29 @@ public sealed class IommuDomain
             ulong smallest = PageSizes.Smallest;
             IovaRange page = IovaRange.FromStartSize(iova & ~(smallest - 1), smallest);
             _unflushed.RemoveAll(u => page.Contains(u.Range));
+        }
+
+        EndWrite();
+    }
+
+    // Called with _lock held (writers are serialised, so a plain read of _sequence is the current value).
+    // Sequence counts may nest (a flush inside an unmap): only the outermost pair changes the sequence.
+    private void BeginWrite()
+    {
+        if (_writeDepth++ == 0)
+        {
+            Volatile.Write(ref _sequence, _sequence + 1); // odd: readers will retry
+            Volatile.WriteBarrier(); // ... and it is visible before any store that follows
+        }
+    }
+
+    // Called with _lock held, after BeginWrite.
+    private void EndWrite()
+    {
+        if (--_writeDepth == 0)
+        {
+            _staleTracking = _unflushed.Count != 0 || _unflushedOverflow;
+            Volatile.Write(ref _sequence, _sequence + 1); // release: every store above is visible first
         }
     }
 

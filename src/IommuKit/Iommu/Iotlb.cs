@@ -25,7 +25,11 @@ namespace IommuKit.Iommu;
 /// An entry is dropped when its leaf overlaps the range at all, as hardware drops a superpage entry on a
 /// page-selective invalidation of any page inside it.</para>
 /// <para>Invariants: a tag appears at most once per set; <c>Count</c> is the number of non-zero tags; the size
-/// bitmap has bit <c>s</c> set exactly when some valid tag has size <c>2^s</c>. Not thread-safe.</para>
+/// bitmap has bit <c>s</c> set exactly when some valid tag has size <c>2^s</c>.</para>
+/// <para>Threading: not thread-safe by itself; <see cref="IommuDomain"/> serialises its writers and validates its
+/// lock-free hits with a sequence counter. The hits counted by that fast path go to per-thread counters (one small
+/// object per thread that ever hit), so the totals in <see cref="Stats"/> are exact once the threads are joined and
+/// a hit costs no atomic instruction.</para>
 /// </remarks>
 public sealed class Iotlb
 {
@@ -57,6 +61,14 @@ public sealed class Iotlb
     private long _invalidatedEntries;
     private long _entriesExamined;
 
+    // Fast-path hit counters, one per thread that hit, indexed by ThreadCounters.Index - 1 (see CountFastHit).
+    private ThreadCounters?[] _threadCounters = [];
+    private readonly Lock _threadCountersLock = new();
+
+    [ThreadStatic]
+    private static int t_threadIndex; // 0: not assigned yet
+    private static int s_threadIndexes;
+
     /// <summary>Creates an empty IOTLB of the given geometry.</summary>
     public Iotlb(IotlbGeometry geometry)
     {
@@ -82,12 +94,46 @@ public sealed class Iotlb
     public int Count => _count;
 
     /// <summary>The counters.</summary>
-    public IotlbStats Stats => new(_hits, _misses, _walks, _fills, _evictions, _invalidations, _invalidatedEntries, _entriesExamined);
+    public IotlbStats Stats
+    {
+        get
+        {
+            long hits = _hits;
+            foreach (ThreadCounters? c in Volatile.Read(ref _threadCounters))
+            {
+                hits += c is null ? 0 : Volatile.Read(ref c.Hits);
+            }
+
+            return new(hits, _misses, _walks, _fills, _evictions, _invalidations, _invalidatedEntries, _entriesExamined);
+        }
+    }
+
+    /// <summary>Hits counted by <see cref="CountFastHit"/> since creation (never reset): the owner's lock-free translations.</summary>
+    internal long FastHitsEver
+    {
+        get
+        {
+            long total = 0;
+            foreach (ThreadCounters? c in Volatile.Read(ref _threadCounters))
+            {
+                total += c is null ? 0 : Volatile.Read(ref c.HitsEver);
+            }
+
+            return total;
+        }
+    }
 
     /// <summary>Resets every counter to zero (entries stay).</summary>
     public void ResetStats()
     {
         _hits = _misses = _walks = _fills = _evictions = _invalidations = _invalidatedEntries = _entriesExamined = 0;
+        foreach (ThreadCounters? c in Volatile.Read(ref _threadCounters))
+        {
+            if (c is not null)
+            {
+                Volatile.Write(ref c.Hits, 0);
+            }
+        }
     }
 
     /// <summary>
@@ -129,6 +175,79 @@ public sealed class Iotlb
         _hits++;
         _stamps[slot] = ++_clock;
         return slot;
+    }
+
+    /// <summary>
+    /// The slot of the entry covering <paramref name="iova"/> and what it translates to, or -1; counts nothing and
+    /// changes nothing. Safe to call while a writer changes the IOTLB (every read is a whole aligned word) provided
+    /// the caller validates the result afterwards, as <see cref="IommuDomain"/>'s sequence counter does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int Peek(ulong iova, out ulong pa, out Permissions permissions, out ulong leafSize)
+    {
+        int slot = Find(iova);
+        if (slot < 0)
+        {
+            pa = leafSize = 0;
+            permissions = Permissions.None;
+            return -1;
+        }
+
+        ulong tag = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), slot); // slot < Entries
+        leafSize = 1UL << (int)(tag & ShiftMask);
+        pa = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pas), slot) + (iova & (leafSize - 1)); // offset inside the leaf
+        permissions = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_permissions), slot);
+        return slot;
+    }
+
+    /// <summary>
+    /// Counts a validated lock-free hit on <paramref name="slot"/>: a hit in this thread's own counters (no atomic
+    /// instruction) and the slot made most recently used. Concurrent hits may give two slots the same LRU stamp
+    /// (replacement then picks the lower way among them); nothing else is shared.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CountFastHit(int slot)
+    {
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), slot) = ++_clock; // slot < Entries
+        int index = t_threadIndex - 1;
+        ThreadCounters?[] counters = _threadCounters;
+        if ((uint)index < (uint)counters.Length && counters[index] is { } c)
+        {
+            c.Hits++;
+            c.HitsEver++;
+        }
+        else
+        {
+            CountFastHitSlow();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CountFastHitSlow()
+    {
+        if (t_threadIndex == 0)
+        {
+            t_threadIndex = Interlocked.Increment(ref s_threadIndexes); // 1, 2, ...: threads that ever hit an IOTLB
+        }
+
+        int index = t_threadIndex - 1;
+        ThreadCounters c;
+        lock (_threadCountersLock)
+        {
+            ThreadCounters?[] counters = _threadCounters;
+            if (index >= counters.Length)
+            {
+                var grown = new ThreadCounters?[Math.Max(index + 1, counters.Length * 2)];
+                counters.CopyTo(grown, 0);
+                counters = grown;
+            }
+
+            c = counters[index] ??= new ThreadCounters();
+            Volatile.Write(ref _threadCounters, counters);
+        }
+
+        c.Hits++;
+        c.HitsEver++;
     }
 
     /// <summary>The physical address of <paramref name="iova"/> through the entry in <paramref name="slot"/> (which covers it).</summary>
@@ -379,5 +498,12 @@ public sealed class Iotlb
         {
             _sizeBitmap &= ~(1UL << shift);
         }
+    }
+
+    /// <summary>One thread's fast-path hit counters; written only by that thread.</summary>
+    private sealed class ThreadCounters
+    {
+        public long Hits;
+        public long HitsEver;
     }
 }
