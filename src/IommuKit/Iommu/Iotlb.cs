@@ -66,8 +66,8 @@ public sealed class Iotlb
     private readonly Lock _threadCountersLock = new();
 
     [ThreadStatic]
-    private static int t_threadIndex; // 0: not assigned yet
-    private static int s_threadIndexes;
+    private static int _currentThreadIndex; // 0: not assigned yet
+    private static int _lastThreadIndex;
 
     /// <summary>Creates an empty IOTLB of the given geometry.</summary>
     public Iotlb(IotlbGeometry geometry)
@@ -209,7 +209,7 @@ public sealed class Iotlb
     internal void CountFastHit(int slot)
     {
         Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), slot) = ++_clock; // slot < Entries
-        int index = t_threadIndex - 1;
+        int index = _currentThreadIndex - 1;
         ThreadCounters?[] counters = _threadCounters;
         if ((uint)index < (uint)counters.Length && counters[index] is { } c)
         {
@@ -225,12 +225,12 @@ public sealed class Iotlb
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void CountFastHitSlow()
     {
-        if (t_threadIndex == 0)
+        if (_currentThreadIndex == 0)
         {
-            t_threadIndex = Interlocked.Increment(ref s_threadIndexes); // 1, 2, ...: threads that ever hit an IOTLB
+            _currentThreadIndex = Interlocked.Increment(ref _lastThreadIndex); // 1, 2, ...: threads that ever hit an IOTLB
         }
 
-        int index = t_threadIndex - 1;
+        int index = _currentThreadIndex - 1;
         ThreadCounters c;
         lock (_threadCountersLock)
         {
