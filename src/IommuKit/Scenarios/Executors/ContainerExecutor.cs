@@ -317,45 +317,24 @@ public sealed class ContainerExecutor : IScenarioStepExecutor
                 + ((flags & MapStepFlags.Write) != 0 ? "w" : string.Empty)
                 + ((flags & MapStepFlags.Vaddr) != 0 ? (flags == MapStepFlags.Vaddr ? "vaddr" : "|vaddr") : string.Empty);
 
-    private static string UnmapFlagsText(UnmapStepFlags flags)
+    private static string UnmapFlagsText(UnmapStepFlags flags) =>
+        FlagsText((ulong)flags, [((ulong)UnmapStepFlags.All, "all"), ((ulong)UnmapStepFlags.Vaddr, "vaddr"), ((ulong)UnmapStepFlags.GetDirtyBitmap, "dirty")]);
+
+    private static string IoasFlagsText(IoasMapStepFlags flags) =>
+        FlagsText((ulong)flags, [((ulong)IoasMapStepFlags.FixedIova, "fixed"), ((ulong)IoasMapStepFlags.Readable, "r"), ((ulong)IoasMapStepFlags.Writeable, "w")]);
+
+    // The names of the set bits in table order, joined with '|'; "none" when no named bit is set.
+    private static string FlagsText(ulong flags, ReadOnlySpan<(ulong Bit, string Name)> names)
     {
-        var names = new List<string>(3);
-        if ((flags & UnmapStepFlags.All) != 0)
+        var parts = new List<string>(names.Length);
+        foreach ((ulong bit, string name) in names)
         {
-            names.Add("all");
+            if ((flags & bit) != 0)
+            {
+                parts.Add(name);
+            }
         }
 
-        if ((flags & UnmapStepFlags.Vaddr) != 0)
-        {
-            names.Add("vaddr");
-        }
-
-        if ((flags & UnmapStepFlags.GetDirtyBitmap) != 0)
-        {
-            names.Add("dirty");
-        }
-
-        return names.Count == 0 ? "none" : string.Join('|', names);
-    }
-
-    private static string IoasFlagsText(IoasMapStepFlags flags)
-    {
-        var names = new List<string>(3);
-        if ((flags & IoasMapStepFlags.FixedIova) != 0)
-        {
-            names.Add("fixed");
-        }
-
-        if ((flags & IoasMapStepFlags.Readable) != 0)
-        {
-            names.Add("r");
-        }
-
-        if ((flags & IoasMapStepFlags.Writeable) != 0)
-        {
-            names.Add("w");
-        }
-
-        return names.Count == 0 ? "none" : string.Join('|', names);
+        return parts.Count == 0 ? "none" : string.Join('|', parts);
     }
 }
