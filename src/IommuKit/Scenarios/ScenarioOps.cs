@@ -115,7 +115,7 @@ public static class ScenarioOps
             ["alignment"] = OutputKind.Number,
             ["count"] = OutputKind.Number,
         },
-        Replay => new Dictionary<string, OutputKind> { ["events"] = OutputKind.Number },
+        Replay => new Dictionary<string, OutputKind> { ["events"] = OutputKind.Number, ["pte-reads"] = OutputKind.Number },
         Dma => new Dictionary<string, OutputKind> { ["data"] = OutputKind.Bytes },
         _ => new Dictionary<string, OutputKind>(),
     };

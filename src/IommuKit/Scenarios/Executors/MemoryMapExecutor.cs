@@ -107,6 +107,11 @@ public sealed class MemoryMapExecutor : IScenarioStepExecutor
         }
 
         context.Set(_listener);
+        if (GuestScenarioExecutor.ListenerWatchesGuestDevice(document))
+        {
+            return; // as QEMU's VFIO device: the guest executor registers it on the device's DMA address space
+        }
+
         _space!.RegisterListener(_listener);
         if (_listener.SetupError is { } error)
         {

@@ -13,6 +13,7 @@ public static class DefaultScenarioExecutors
         var registry = new ScenarioExecutorRegistry();
         registry.Add(() => new Executors.ContainerExecutor());
         registry.Add(() => new Executors.MemoryMapExecutor());
+        registry.Add(() => new Executors.GuestScenarioExecutor());
         return registry;
     }
 }
