@@ -82,27 +82,26 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             return new PageTranslation(PageWalkStatus.BeyondWidth, 0, 0, levels, Permissions.None);
         }
 
+        // Counted once at the end (two adds instead of two per level): the counts are the same.
         ulong tablePa = rootPa;
         Permissions allowed = Permissions.ReadWrite;
         for (int level = levels; level >= 1; level--)
         {
-            counters?.AddTable();
-
-            // The index is < 512 and tablePa is page aligned, so the entry address stays inside the table page.
-            ulong entryPa = tablePa + ((ulong)PageTableLayout.EntryIndex(iova, level) * PageTableLayout.EntryBytes);
+            int index = PageTableLayout.EntryIndex(iova, level);
             ulong pte;
-            byte[]? page = frames?.PageOf(entryPa);
+            byte[]? page = frames?.PageOf(tablePa);
             if (page is not null)
             {
-                // entryPa & 0xff8 + 8 <= 4096: in bounds of the page array.
-                pte = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)(entryPa & (PhysicalMemory.PageSize - 8))));
+                // index < 512 and the page holds 512 entries: in bounds.
+                pte = Unsafe.Add(ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetArrayDataReference(page)), index);
             }
-            else if (!memory.TryReadUInt64(entryPa, out pte))
+            else if (!memory.TryReadUInt64(tablePa + ((ulong)index * PageTableLayout.EntryBytes), out pte))
             {
+                // tablePa is page aligned and index < 512: the entry address stays inside the table page.
+                counters?.AddWalk(levels - level + 1, levels - level);
                 return new PageTranslation(PageWalkStatus.TableUnreadable, 0, 0, level, Permissions.None);
             }
 
-            counters?.AddRead();
             PteKind kind = TFormat.Decode(pte, level, out ulong address, out Permissions permissions);
             if (kind == PteKind.Table && level > 1)
             {
@@ -111,12 +110,14 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
                 continue;
             }
 
+            counters?.AddWalk(levels - level + 1, levels - level + 1);
             if (kind == PteKind.Leaf)
             {
                 ulong span = PageTableLayout.EntrySpan(level);
                 if ((address & (span - 1)) != 0)
                 {
-                    break; // address bits below the leaf size are reserved
+                    // address bits below the leaf size are reserved
+                    return new PageTranslation(PageWalkStatus.Malformed, 0, 0, 1, Permissions.None);
                 }
 
                 // address is span aligned, so OR-ing the in-leaf offset is the sum and cannot carry.
@@ -131,6 +132,8 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             return new PageTranslation(PageWalkStatus.Malformed, 0, 0, level, Permissions.None);
         }
 
+        // Unreachable: level 1 entries decode as leaf, not present or malformed, all of which return above.
+        counters?.AddWalk(levels, levels);
         return new PageTranslation(PageWalkStatus.Malformed, 0, 0, 1, Permissions.None);
     }
 
@@ -156,6 +159,11 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         if (!TFormat.CanEncode(permissions))
         {
             return PageTableStatus.UnsupportedPermissions;
+        }
+
+        if (TryMapInOneTable(range, pa, permissions, out PageTableStatus fast))
+        {
+            return fast;
         }
 
         if (AnyPresent(RootPa, TFormat.Levels, 0, range.First, range.Last))
@@ -207,6 +215,101 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         return PageTableStatus.Ok;
     }
 
+    /// <summary>
+    /// The common case in one walk (a single page, or a batch inside one leaf table): when the whole range is one run
+    /// of same-size leaves in one table, walk to that table (creating tables on the way), check the run's slots and
+    /// write them. Returns false, having changed nothing, when the range needs the general path: it spans tables,
+    /// or the run's slots hold anything non-zero (the general overlap check decides what it is).
+    /// </summary>
+    /// <remarks>
+    /// Same result as the general path: a huge leaf or malformed entry above the run is an overlap; a table created
+    /// here is empty, so nothing below it can overlap; a failed table allocation frees the tables created so far.
+    /// </remarks>
+    private bool TryMapInOneTable(IovaRange range, ulong pa, Permissions permissions, out PageTableStatus status)
+    {
+        status = PageTableStatus.Ok;
+
+        // The range is inside the width (< 2^57), so its size fits a ulong and the first chunk's size is exact.
+        ulong bytes = range.Last - range.First + 1;
+        ulong size = LeafSizes.LargestFor(range.First, pa, bytes);
+        int sizeBits = BitOperations.TrailingZeroCount(size);
+        int leafLevel = PageTableLayout.LevelOfLeafSize(size);
+        int index = PageTableLayout.EntryIndex(range.First, leafLevel);
+        ulong count = bytes >> sizeBits;
+
+        // One run of equal leaves: the range is a whole number of them (then every chunk has this size: a larger one
+        // needs the next table's index 0) and ends inside this table.
+        if (leafLevel > TFormat.Levels || (count << sizeBits) != bytes || count > (ulong)(PageTableLayout.EntriesPerTable - index))
+        {
+            return false;
+        }
+
+        ulong tablePa = RootPa;
+        bool created = false;
+        int level = TFormat.Levels;
+        for (; level > leafLevel; level--)
+        {
+            int i = PageTableLayout.EntryIndex(range.First, level);
+            Span<ulong> entries = OwnTable(tablePa);
+            ulong pte = entries[i];
+            PteKind kind = TFormat.Decode(pte, level, out ulong address, out _);
+            if (kind == PteKind.Table)
+            {
+                tablePa = address;
+                continue;
+            }
+
+            if (kind != PteKind.NotPresent)
+            {
+                // A huge leaf or a malformed entry covers the range's first page. No table was created (a new
+                // table is empty, so its entries decode as not present).
+                Counters.AddWalk(TFormat.Levels - level + 1, TFormat.Levels - level + 1);
+                status = PageTableStatus.AlreadyMapped;
+                return true;
+            }
+
+            if (!TryAllocateTable(out ulong child))
+            {
+                Counters.AddWalk(TFormat.Levels - level + 1, TFormat.Levels - level + 1);
+                if (created)
+                {
+                    Unmap(range); // maps nothing: only frees the empty tables created above
+                }
+
+                status = PageTableStatus.OutOfFrames;
+                return true;
+            }
+
+            created = true;
+            Counters.AddWritten();
+            entries[i] = TFormat.MakeTable(child);
+            PresentCount(tablePa) += pte == 0 ? (short)1 : (short)0;
+            tablePa = child;
+        }
+
+        Counters.AddWalk(TFormat.Levels - leafLevel + 1, TFormat.Levels - leafLevel);
+        Span<ulong> run = OwnTable(tablePa).Slice(index, (int)count);
+        if (!created)
+        {
+            // The slots of an existing table are checked (counted as read: one vectorised scan).
+            Counters.AddRead(run.Length);
+            if (run.ContainsAnyExcept(0UL))
+            {
+                return false;
+            }
+        }
+
+        // pa + count × size stays inside the range's physical span, checked below the output width by TryMap.
+        for (int j = 0; j < run.Length; j++)
+        {
+            run[j] = TFormat.MakeLeaf(pa + ((ulong)j * size), permissions, leafLevel);
+        }
+
+        Counters.AddWritten(run.Length);
+        PresentCount(tablePa) += (short)run.Length;
+        return true;
+    }
+
     public override UnmapResult Unmap(IovaRange range)
     {
         if (!range.IsAligned(LeafSizes.Smallest))
@@ -217,6 +320,11 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         if (!range.TryIntersect(AddressRange, out IovaRange r))
         {
             return new UnmapResult(PageTableStatus.Ok, 0, 0, 0, 0);
+        }
+
+        if ((r.First >> PageTableLayout.Shift(2)) == (r.Last >> PageTableLayout.Shift(2)) && TryUnmapInOneLeafTable(r.First, r.Last, out UnmapResult fast))
+        {
+            return fast;
         }
 
         // Reserve the frames splits may need before changing anything, so the unmap is all or nothing.
@@ -230,6 +338,64 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         UnmapIn(RootPa, TFormat.Levels, 0, r.First, r.Last, ref tally);
         ReleaseReserve();
         return new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, tally.Splits, tally.TablesFreed);
+    }
+
+    /// <summary>
+    /// The common case in one walk: [first, last] lies inside one level-1 table's span (2 MiB), reached through table
+    /// entries only. Clears its leaves in one loop, then frees the tables that became empty on the way back up.
+    /// Returns false, having changed nothing, when a huge leaf or malformed entry sits on the path (the general path
+    /// splits or clears it).
+    /// </summary>
+    private bool TryUnmapInOneLeafTable(ulong first, ulong last, out UnmapResult result)
+    {
+        Span<ulong> path = stackalloc ulong[TFormat.Levels + 1]; // path[level]: the table at that level
+        ulong tablePa = RootPa;
+        int bottom = TFormat.Levels;
+        for (; bottom > 1; bottom--)
+        {
+            path[bottom] = tablePa;
+            ulong pte = OwnTable(tablePa)[PageTableLayout.EntryIndex(first, bottom)];
+            PteKind kind = TFormat.Decode(pte, bottom, out ulong address, out _);
+            if (kind == PteKind.NotPresent)
+            {
+                break;
+            }
+
+            if (kind != PteKind.Table)
+            {
+                result = default;
+                return false;
+            }
+
+            tablePa = address;
+        }
+
+        var tally = new UnmapTally();
+        if (bottom == 1)
+        {
+            Counters.AddWalk(TFormat.Levels - 1, TFormat.Levels - 1);
+            path[1] = tablePa;
+
+            // The level-1 table's span holds first and last: its base is first with the low 21 bits cleared.
+            UnmapIn(tablePa, 1, first & ~(PageTableLayout.EntrySpan(2) - 1), first, last, ref tally);
+        }
+        else
+        {
+            Counters.AddWalk(TFormat.Levels - bottom + 1, TFormat.Levels - bottom + 1);
+        }
+
+        // Free the tables on the path that are now empty, bottom up, as the general path does after each recursion
+        // (only the deepest can have become empty; an empty one above it is a table a failed map left behind).
+        for (int level = bottom + 1; level <= TFormat.Levels && IsTableEmpty(path[level - 1]); level++)
+        {
+            WriteOwn(path[level], PageTableLayout.EntryIndex(first, level), 0);
+            Frames.FreeZeroed(path[level - 1]); // IsTableEmpty just saw all 512 entries zero
+            TablePages--;
+            tally.TablesFreed++;
+        }
+
+        result = new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, tally.Splits, tally.TablesFreed);
+        return true;
     }
 
     public override void Visit<TVisitor>(IovaRange range, ref TVisitor visitor)
@@ -495,7 +661,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             if (IsTableEmpty(address))
             {
                 WriteOwn(tablePa, i, 0);
-                Frames.Free(address);
+                Frames.FreeZeroed(address); // IsTableEmpty just saw all 512 entries zero
                 TablePages--;
                 tally.TablesFreed++;
             }
