@@ -7,4 +7,10 @@ if (args is ["--cpu-time", ..])
     return;
 }
 
+if (args is ["--peers"])
+{
+    PeerCheck.Run();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
