@@ -82,7 +82,7 @@ public class PageTableBenchmarks
         IoPageTable t = _table;
         for (ulong i = 0; i < Pages; i++)
         {
-            t.TryMap(IovaRange.FromStartSize(Base + (i << 12), PageSizes.Size4K), Pa + (i << 12), Permissions.ReadWrite);
+            t.TryMap(IovaRange.FromFirstLast(Base + (i << 12), Base + (i << 12) + 0xfff), Pa + (i << 12), Permissions.ReadWrite);
         }
     }
 
@@ -95,7 +95,7 @@ public class PageTableBenchmarks
         for (int k = 0; k < order.Length; k++)
         {
             ulong i = order[k];
-            t.TryMap(IovaRange.FromStartSize(Base + (i << 12), PageSizes.Size4K), Pa + (i << 12), Permissions.ReadWrite);
+            t.TryMap(IovaRange.FromFirstLast(Base + (i << 12), Base + (i << 12) + 0xfff), Pa + (i << 12), Permissions.ReadWrite);
         }
     }
 
@@ -106,7 +106,7 @@ public class PageTableBenchmarks
         IoPageTable t = _table;
         for (ulong i = 0; i < Pages; i++)
         {
-            t.Unmap(IovaRange.FromStartSize(Base + (i << 12), PageSizes.Size4K));
+            t.Unmap(IovaRange.FromFirstLast(Base + (i << 12), Base + (i << 12) + 0xfff));
         }
     }
 

@@ -16,11 +16,13 @@ install=1
 say() { printf '%s\n' "$*" >&2; }
 
 # 1. Packages: a kernel source tarball, GLib headers, a C compiler.
-packages=(linux-source libglib2.0-dev gcc libc6-dev pkg-config xz-utils)
+# (Debian 12's linux-source depends on the current linux-source-6.1; any installed linux-source-* tarball will do.)
+packages=(libglib2.0-dev gcc libc6-dev pkg-config xz-utils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+compgen -G "/usr/src/linux-source-*.tar.*" >/dev/null || missing+=(linux-source)
 if ((${#missing[@]})); then
     if ((!install)); then
         say "missing packages: ${missing[*]}"; exit 1

@@ -50,6 +50,7 @@ public sealed class FrameAllocator
         _poolBase = p.First;
         _poolFrames = p.Size / PhysicalMemory.PageSize;
         memory.AddBacking(p);
+        memory.Watch(p);
     }
 
     /// <summary>The most free frames whose zeroed storage is kept for reuse; the storage of any more is discarded.</summary>

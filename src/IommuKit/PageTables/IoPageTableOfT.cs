@@ -150,8 +150,11 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             return PageTableStatus.Misaligned;
         }
 
-        // pa + size - 1 computed in 128 bits: size <= 2^57 and pa < 2^64 cannot overflow there.
-        if ((UInt128)pa + range.Size - 1 >= (UInt128)1 << TFormat.OutputAddressBits)
+        // The range is inside the width, so last - first < 2^57; pa and that are each checked below 2^52 before the
+        // sum, which is then below 2^53: no overflow.
+        ulong span = range.Last - range.First;
+        if ((pa >> TFormat.OutputAddressBits) != 0 || (span >> TFormat.OutputAddressBits) != 0
+            || ((pa + span) >> TFormat.OutputAddressBits) != 0)
         {
             return PageTableStatus.PhysicalAddressBeyondWidth;
         }
@@ -250,8 +253,8 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         for (; level > leafLevel; level--)
         {
             int i = PageTableLayout.EntryIndex(range.First, level);
-            Span<ulong> entries = OwnTable(tablePa);
-            ulong pte = entries[i];
+            ref ulong entry = ref OwnEntry(tablePa, i);
+            ulong pte = entry;
             PteKind kind = TFormat.Decode(pte, level, out ulong address, out _);
             if (kind == PteKind.Table)
             {
@@ -282,18 +285,19 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
             created = true;
             Counters.AddWritten();
-            entries[i] = TFormat.MakeTable(child);
+            entry = TFormat.MakeTable(child);
             PresentCount(tablePa) += pte == 0 ? (short)1 : (short)0;
             tablePa = child;
         }
 
         Counters.AddWalk(TFormat.Levels - leafLevel + 1, TFormat.Levels - leafLevel);
-        Span<ulong> run = OwnTable(tablePa).Slice(index, (int)count);
+        // index + count <= 512 (checked above): the run is inside the table page.
+        Span<ulong> run = MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, index), (int)count);
         if (!created)
         {
-            // The slots of an existing table are checked (counted as read: one vectorised scan).
+            // The slots of an existing table are checked (counted as read: one vectorised scan, or one read).
             Counters.AddRead(run.Length);
-            if (run.ContainsAnyExcept(0UL))
+            if (run.Length == 1 ? run[0] != 0 : run.ContainsAnyExcept(0UL))
             {
                 return false;
             }
@@ -354,7 +358,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         for (; bottom > 1; bottom--)
         {
             path[bottom] = tablePa;
-            ulong pte = OwnTable(tablePa)[PageTableLayout.EntryIndex(first, bottom)];
+            ulong pte = OwnEntry(tablePa, PageTableLayout.EntryIndex(first, bottom));
             PteKind kind = TFormat.Decode(pte, bottom, out ulong address, out _);
             if (kind == PteKind.NotPresent)
             {
@@ -579,6 +583,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         {
             // Every present level-1 entry in the range is cleared (a leaf or a malformed entry): one tight loop.
             int cleared = 0;
+            int leaves = 0;
             for (int i = i0; i <= i1; i++)
             {
                 ulong pte = entries[i];
@@ -593,15 +598,14 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
                     continue; // non-zero but not present: left as it is, like the general path
                 }
 
-                if (kind == PteKind.Leaf)
-                {
-                    tally.Bytes += span;
-                    tally.Leaves++;
-                }
-
+                leaves += kind == PteKind.Leaf ? 1 : 0;
                 entries[i] = 0;
                 cleared++;
             }
+
+            // At most 512 leaves of 4 KiB: no overflow.
+            tally.Leaves += leaves;
+            tally.Bytes += (ulong)leaves * span;
 
             Counters.AddWritten(cleared);
             PresentCount(tablePa) -= (short)cleared;
@@ -683,9 +687,10 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     }
 
     /// <summary>
-    /// O(1) from the present count. The count only sees the engine's own writes; if something else wrote the page
-    /// (a guest scribbling on our tables) the count may be off, so a zero (or negative) count is confirmed by one
-    /// vectorised scan and resynchronised.
+    /// O(1) from the present count. The count only sees the engine's own writes; if something else wrote the pool
+    /// through <see cref="PhysicalMemory"/> (a guest scribbling on our tables: <see cref="PhysicalMemory.WatchedWrites"/>
+    /// is then non-zero) the count may be off, so from then on a zero (or negative) count is confirmed by one
+    /// vectorised scan and resynchronised. A true result means the page is all zeros either way.
     /// </summary>
     private bool IsTableEmpty(ulong tablePa)
     {
@@ -693,6 +698,11 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         if (count > 0)
         {
             return false;
+        }
+
+        if (count == 0 && _memory.WatchedWrites == 0)
+        {
+            return true; // every write to the page was ours and counted: 0 non-zero entries
         }
 
         Span<ulong> entries = OwnTable(tablePa);
@@ -712,6 +722,19 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     {
         byte[] page = _frames.PageOf(tablePa) ?? OwnTableSlow(tablePa);
         return MemoryMarshal.Cast<byte, ulong>(page.AsSpan());
+    }
+
+    /// <summary>
+    /// Entry <paramref name="index"/> (masked to 0..511) of one of our own table pages, without reading the page
+    /// array's length: a random-order walk then touches only the entry's cache line, as a C walker does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref ulong OwnEntry(ulong tablePa, int index)
+    {
+        byte[] page = _frames.PageOf(tablePa) ?? OwnTableSlow(tablePa);
+
+        // The page array holds 4096 bytes = 512 entries and index & 511 < 512: in bounds.
+        return ref Unsafe.Add(ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetArrayDataReference(page)), index & PageTableLayout.IndexMask);
     }
 
     private byte[] OwnTableSlow(ulong tablePa)
