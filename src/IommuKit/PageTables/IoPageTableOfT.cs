@@ -303,11 +303,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             }
         }
 
-        // pa + count × size stays inside the range's physical span, checked below the output width by TryMap.
-        for (int j = 0; j < run.Length; j++)
-        {
-            run[j] = TFormat.MakeLeaf(pa + ((ulong)j * size), permissions, leafLevel);
-        }
+        WriteLeafRun(run, pa, size, permissions, leafLevel);
 
         Counters.AddWritten(run.Length);
         PresentCount(tablePa) += (short)run.Length;
@@ -352,7 +348,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     /// </summary>
     private bool TryUnmapInOneLeafTable(ulong first, ulong last, out UnmapResult result)
     {
-        Span<ulong> path = stackalloc ulong[TFormat.Levels + 1]; // path[level]: the table at that level
+        var path = default(LevelPath); // path[level]: the table at that level (an inline array: no stackalloc)
         ulong tablePa = RootPa;
         int bottom = TFormat.Levels;
         for (; bottom > 1; bottom--)
@@ -377,11 +373,12 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         var tally = new UnmapTally();
         if (bottom == 1)
         {
-            Counters.AddWalk(TFormat.Levels - 1, TFormat.Levels - 1);
+            // The level-1 table holds [first, last] (same 2 MiB span): entries i0..i1, i0 <= i1 < 512.
+            int i0 = PageTableLayout.EntryIndex(first, 1);
+            int i1 = PageTableLayout.EntryIndex(last, 1);
+            Counters.AddWalk(TFormat.Levels, TFormat.Levels - 1 + (i1 - i0 + 1));
             path[1] = tablePa;
-
-            // The level-1 table's span holds first and last: its base is first with the low 21 bits cleared.
-            UnmapIn(tablePa, 1, first & ~(PageTableLayout.EntrySpan(2) - 1), first, last, ref tally);
+            ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, i0), i1 - i0 + 1), ref tally);
         }
         else
         {
@@ -504,17 +501,28 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     private void FillLeaves(ulong tablePa, int index, int count, ulong pa, ulong size, int leafLevel, Permissions permissions)
     {
         Span<ulong> entries = OwnTable(tablePa).Slice(index, count);
-        int added = 0;
-        for (int j = 0; j < entries.Length; j++)
-        {
-            added += entries[j] == 0 ? 1 : 0;
-
-            // pa + count × size stays inside the range's physical span, checked below 2^52 by TryMap.
-            entries[j] = TFormat.MakeLeaf(pa + ((ulong)j * size), permissions, leafLevel);
-        }
+        int added = entries.Count(0UL); // every written leaf is non-zero: the zero slots are the ones that gain an entry
+        WriteLeafRun(entries, pa, size, permissions, leafLevel);
 
         Counters.AddWritten(count);
         PresentCount(tablePa) += (short)added;
+    }
+
+    /// <summary>
+    /// Writes leaves for pa, pa + size, pa + 2 × size, ... into <paramref name="run"/>. Both formats keep the output
+    /// address in one bit field (bits 12..51 VT-d, 12..47 LPAE) with the attributes outside it, and TryMap checked the
+    /// whole physical range below the output width, so the next leaf is the previous one plus size: no carry leaves
+    /// the field. One add and one store per entry instead of a full encode.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteLeafRun(Span<ulong> run, ulong pa, ulong size, Permissions permissions, int leafLevel)
+    {
+        ulong pte = TFormat.MakeLeaf(pa, permissions, leafLevel);
+        for (int j = 0; j < run.Length; j++)
+        {
+            run[j] = pte;
+            pte += size;
+        }
     }
 
     private bool TryPlaceLeaf(ulong iova, ulong pa, int leafLevel, Permissions permissions, out ulong leafTablePa)
@@ -581,34 +589,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         Counters.AddRead(i1 - i0 + 1);
         if (level == 1)
         {
-            // Every present level-1 entry in the range is cleared (a leaf or a malformed entry): one tight loop.
-            int cleared = 0;
-            int leaves = 0;
-            for (int i = i0; i <= i1; i++)
-            {
-                ulong pte = entries[i];
-                if (pte == 0)
-                {
-                    continue;
-                }
-
-                PteKind kind = TFormat.Decode(pte, 1, out _, out _);
-                if (kind == PteKind.NotPresent)
-                {
-                    continue; // non-zero but not present: left as it is, like the general path
-                }
-
-                leaves += kind == PteKind.Leaf ? 1 : 0;
-                entries[i] = 0;
-                cleared++;
-            }
-
-            // At most 512 leaves of 4 KiB: no overflow.
-            tally.Leaves += leaves;
-            tally.Bytes += (ulong)leaves * span;
-
-            Counters.AddWritten(cleared);
-            PresentCount(tablePa) -= (short)cleared;
+            ClearLeafRun(tablePa, entries.Slice(i0, i1 - i0 + 1), ref tally);
             return;
         }
 
@@ -670,6 +651,42 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
                 tally.TablesFreed++;
             }
         }
+    }
+
+    /// <summary>
+    /// Clears every present entry of <paramref name="run"/>, part of the level-1 table at <paramref name="tablePa"/>
+    /// (a leaf or a malformed entry; a non-zero entry that is not present is left as it is, like the general path),
+    /// with one present-count update.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ClearLeafRun(ulong tablePa, Span<ulong> run, ref UnmapTally tally)
+    {
+        int cleared = 0;
+        int leaves = 0;
+        for (int i = 0; i < run.Length; i++)
+        {
+            ulong pte = run[i];
+            if (pte == 0)
+            {
+                continue;
+            }
+
+            PteKind kind = TFormat.Decode(pte, 1, out _, out _);
+            if (kind == PteKind.NotPresent)
+            {
+                continue;
+            }
+
+            leaves += kind == PteKind.Leaf ? 1 : 0;
+            run[i] = 0;
+            cleared++;
+        }
+
+        // At most 512 leaves of 4 KiB: no overflow.
+        tally.Leaves += leaves;
+        tally.Bytes += (ulong)leaves << PageTableLayout.PageBits;
+        Counters.AddWritten(cleared);
+        PresentCount(tablePa) -= (short)cleared;
     }
 
     /// <summary>Tables a split at the end <paramref name="iova"/> of <paramref name="range"/> may need: leaf level - 1 when a huge leaf straddles it.</summary>
@@ -843,6 +860,13 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         {
             PresentCount(tablePa) += (short)(pte != 0 ? 1 : -1);
         }
+    }
+
+    /// <summary>One table address per level, 1..5, indexed by level.</summary>
+    [InlineArray(6)]
+    private struct LevelPath
+    {
+        private ulong _element0;
     }
 
     private struct UnmapTally
