@@ -10,7 +10,17 @@ namespace IommuKit.Benchmarks;
 /// </summary>
 internal static class CpuTimeCheck
 {
-    public static void Run()
+    public static void Run(string? only = null)
+    {
+        if (only != "pagetable")
+        {
+            RunHotPaths();
+        }
+
+        RunPageTable();
+    }
+
+    private static void RunHotPaths()
     {
         var translate = new TranslateBenchmarks();
         translate.Setup();
@@ -28,10 +38,21 @@ internal static class CpuTimeCheck
         var rm = new RangeMapBenchmarks();
         rm.Setup();
         Report("Lookup1M", RangeMapBenchmarks.Lookups, 500, () => rm.LookupAt1M());
+    }
 
+    private static void RunPageTable()
+    {
         var pt = new PageTableBenchmarks();
         for (int round = 0; round < 2; round++)
         {
+            pt.SetupWalk();
+            Measure("Walk4K", PageTableBenchmarks.WalkPages * 20_000, () => { }, () =>
+            {
+                for (int i = 0; i < 20_000; i++)
+                {
+                    pt.Walk4K();
+                }
+            });
             Measure("Map4KSeq", PageTableBenchmarks.Pages, pt.SetupEmpty, pt.Map4KSequential);
             Measure("Map4KRandom", PageTableBenchmarks.Pages, pt.SetupEmpty, pt.Map4KRandom);
             Measure("Unmap4KSeq", PageTableBenchmarks.Pages, pt.SetupFull, pt.Unmap4KSequential);

@@ -1,9 +1,15 @@
 using BenchmarkDotNet.Running;
 using IommuKit.Benchmarks;
 
-if (args is ["--cpu-time"])
+if (args is ["--cpu-time", ..])
 {
-    CpuTimeCheck.Run();
+    CpuTimeCheck.Run(args.Length > 1 ? args[1] : null);
+    return;
+}
+
+if (args is ["--peers"])
+{
+    PeerCheck.Run();
     return;
 }
 

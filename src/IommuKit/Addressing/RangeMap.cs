@@ -1,4 +1,6 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace IommuKit.Addressing;
 
@@ -9,10 +11,17 @@ namespace IommuKit.Addressing;
 /// <remarks>
 /// <para>Invariants: entries are sorted by <see cref="IovaRange.First"/> and never overlap; adjacent entries are never
 /// merged (one record per insert, as the kernel keeps one <c>vfio_dma</c> per MAP).</para>
-/// <para>Layout: a list of chunks, each a sorted array of up to <see cref="ChunkCapacity"/> entries. Lookups are two
-/// binary searches, O(log n); insert and remove move at most one chunk's entries plus the chunk list, so costs grow
-/// with the number of entries, never with the span of the address space. Ranges may end at 2^64-1; nothing here
-/// computes an exclusive end in 64 bits.</para>
+/// <para>Layout (a two-level B+-tree): an array of chunks, each a sorted array of up to <see cref="ChunkCapacity"/>
+/// entries, and beside it a contiguous <see cref="ulong"/> array of every chunk's first key (<c>_chunkFirsts[i] ==
+/// _chunks[i].Firsts[0]</c>, kept in step on every insert or removal at slot 0, split and chunk removal). A lookup is a
+/// branch-free binary search over that one array, then one inside the chunk: O(log n), no allocation, no interface
+/// dispatch. Insert and remove move at most one chunk's entries plus the chunk arrays, so costs grow with the number
+/// of entries, never with the span of the address space. Ranges may end at 2^64-1; nothing here computes an exclusive
+/// end in 64 bits.</para>
+/// <para>Gap index (built on the first <see cref="TryFindGap"/>, maintained from then on): each chunk keeps the largest
+/// hole between two of its consecutive entries, and a max segment tree over the chunks holds, per chunk, the larger of
+/// that and the hole before the chunk's first entry. A first-fit gap search skips every chunk whose largest hole is too
+/// small by descending that tree: O(log n + chunk capacity) per hole returned, never a walk over all entries.</para>
 /// <para>Not thread-safe; owners serialise writers.</para>
 /// </remarks>
 /// <typeparam name="T">The value stored with each range.</typeparam>
@@ -21,14 +30,23 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
     /// <summary>The most entries one chunk holds before it splits.</summary>
     public const int ChunkCapacity = 128;
 
-    private readonly List<Chunk> _chunks = [];
+    private Chunk[] _chunks = [];
+    private ulong[] _chunkFirsts = [];
+    private int _chunkCount;
     private int _count;
     private long _version;
+
+    // The gap index: a max segment tree over chunk gap keys, leaves at [_gapLeaves, 2 * _gapLeaves); null until the
+    // first gap search. _gapDirtyFrom is the lowest chunk whose leaf is stale (int.MaxValue: none).
+    private ulong[]? _gapTree;
+    private int _gapLeaves;
+    private int _gapDirtyFrom = int.MaxValue;
 
     /// <summary>The number of entries.</summary>
     public int Count => _count;
 
-    /// <summary>Entries visited by lookups since creation or <see cref="ResetCounters"/> (for scaling tests).</summary>
+    /// <summary>Entries and index nodes visited by lookups and gap searches since creation or <see cref="ResetCounters"/>
+    /// (for scaling tests).</summary>
     public long NodesVisited { get; private set; }
 
     /// <summary>Resets <see cref="NodesVisited"/>.</summary>
@@ -56,7 +74,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             return false;
         }
 
-        Chunk last = _chunks[^1];
+        Chunk last = _chunks[_chunkCount - 1];
         entry = last.Get(last.Count - 1);
         return true;
     }
@@ -100,7 +118,16 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         chunk.RemoveAt(slot);
         if (chunk.Count == 0)
         {
-            _chunks.RemoveAt(ci);
+            RemoveChunkAt(ci);
+        }
+        else
+        {
+            if (slot == 0)
+            {
+                _chunkFirsts[ci] = chunk.Firsts[0];
+            }
+
+            ChunkChanged(ci);
         }
 
         _count--;
@@ -111,9 +138,12 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
     /// <summary>Removes every entry.</summary>
     public void Clear()
     {
-        _chunks.Clear();
+        Array.Clear(_chunks, 0, _chunkCount);
+        _chunkCount = 0;
         _count = 0;
         _version++;
+        _gapTree = null;
+        _gapDirtyFrom = int.MaxValue;
     }
 
     /// <summary>Replaces the value of the entry whose range is exactly <paramref name="range"/>.</summary>
@@ -138,10 +168,15 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
     public bool TryFind(ulong address, out RangeMapEntry<T> entry)
     {
         // The candidate is the last entry starting at or below address.
-        if (FindFloor(address, out int ci, out int slot) && _chunks[ci].Lasts[slot] >= address)
+        if (FindFloor(address, out int ci, out int slot))
         {
-            entry = _chunks[ci].Get(slot);
-            return true;
+            Chunk c = _chunks[ci];
+            ulong last = c.Lasts[slot];
+            if (last >= address)
+            {
+                entry = new RangeMapEntry<T>(IovaRange.FromFirstLast(c.Firsts[slot], last), c.Values[slot]);
+                return true;
+            }
         }
 
         entry = default;
@@ -154,8 +189,8 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
     /// <summary>The lowest entry overlapping <paramref name="range"/>, if any.</summary>
     public bool TryGetFirstOverlapping(IovaRange range, out RangeMapEntry<T> entry)
     {
-        Position p = FirstOverlappingPosition(range);
-        if (p.Chunk < _chunks.Count)
+        Position p = FirstOverlappingPosition(range.First);
+        if (p.Chunk < _chunkCount)
         {
             Chunk c = _chunks[p.Chunk];
             if (c.Firsts[p.Slot] <= range.Last)
@@ -167,6 +202,83 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
 
         entry = default;
         return false;
+    }
+
+    /// <summary>
+    /// The lowest hole (a maximal run of addresses no entry covers, clipped to <paramref name="window"/>) inside
+    /// <paramref name="window"/> holding at least <paramref name="minSize"/> addresses; false when there is none.
+    /// </summary>
+    /// <remarks>
+    /// First fit by address. To test holes with a stricter rule (alignment, say), call again with a window starting
+    /// after the hole returned. Costs O(log n + <see cref="ChunkCapacity"/>) per call once the gap index exists (the
+    /// first call builds it in O(n)): chunks whose largest hole is smaller than <paramref name="minSize"/> are skipped
+    /// through the index without reading their entries.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="minSize"/> is 0.</exception>
+    public bool TryFindGap(IovaRange window, ulong minSize, out IovaRange hole)
+    {
+        if (minSize == 0)
+        {
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(minSize), "a hole holds at least one address; minSize must be >= 1");
+        }
+
+        hole = default;
+        ulong lo = window.First;
+        ulong hi = window.Last;
+        ulong need = minSize - 1; // a hole [a, b] fits when b - a >= need (no size computed: it may be 2^64)
+
+        Position p = FirstOverlappingPosition(lo);
+        if (p.Chunk >= _chunkCount)
+        {
+            return Fits(lo, hi, need, out hole);
+        }
+
+        Chunk c = _chunks[p.Chunk];
+        ulong first = c.Firsts[p.Slot];
+        if (first > lo)
+        {
+            // The hole below the first entry reaching the window: [lo, first - 1], first > lo so no underflow.
+            if (Fits(lo, Math.Min(first - 1, hi), need, out hole))
+            {
+                return true;
+            }
+
+            if (first > hi)
+            {
+                return false;
+            }
+        }
+
+        // Every later hole sits between two consecutive entries: find the next one large enough.
+        EnsureGapIndex();
+        int ci = p.Chunk;
+        int slot = p.Slot;
+        while (true)
+        {
+            ulong prevLast;
+            bool atEnd = !NextGapAtLeast(ref ci, ref slot, minSize, out prevLast);
+            if (prevLast >= hi)
+            {
+                return false;
+            }
+
+            // prevLast < hi <= 2^64-1, so prevLast + 1 does not overflow.
+            if (atEnd)
+            {
+                return Fits(prevLast + 1, hi, need, out hole);
+            }
+
+            ulong next = _chunks[ci].Firsts[slot];
+            if (Fits(prevLast + 1, Math.Min(next - 1, hi), need, out hole))
+            {
+                return true;
+            }
+
+            if (next > hi)
+            {
+                return false;
+            }
+        }
     }
 
     /// <summary>The entries overlapping <paramref name="range"/>, ascending. Costs O(log n + k).</summary>
@@ -190,15 +302,27 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
 
     IEnumerator IEnumerable.GetEnumerator() => ((IEnumerable<RangeMapEntry<T>>)this).GetEnumerator();
 
+    private static bool Fits(ulong first, ulong last, ulong need, out IovaRange hole)
+    {
+        if (last - first >= need)
+        {
+            hole = IovaRange.FromFirstLast(first, last);
+            return true;
+        }
+
+        hole = default;
+        return false;
+    }
+
     private void InsertUnchecked(IovaRange range, T value)
     {
         _version++;
         _count++;
-        if (_chunks.Count == 0)
+        if (_chunkCount == 0)
         {
             var c = new Chunk();
             c.Insert(0, range, value);
-            _chunks.Add(c);
+            InsertChunkAt(0, c);
             return;
         }
 
@@ -218,61 +342,94 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         if (chunk.Count == ChunkCapacity)
         {
             Chunk upper = chunk.SplitUpperHalf();
-            _chunks.Insert(ci + 1, upper);
+            InsertChunkAt(ci + 1, upper);
             if (slot > chunk.Count)
             {
                 slot -= chunk.Count;
                 chunk = upper;
+                ci++;
             }
         }
 
         chunk.Insert(slot, range, value);
+        if (slot == 0)
+        {
+            _chunkFirsts[ci] = range.First;
+        }
+
+        ChunkChanged(ci);
+    }
+
+    private void InsertChunkAt(int index, Chunk chunk)
+    {
+        if (_chunkCount == _chunks.Length)
+        {
+            int capacity = Math.Max(4, _chunks.Length * 2);
+            Array.Resize(ref _chunks, capacity);
+            Array.Resize(ref _chunkFirsts, capacity);
+        }
+
+        int move = _chunkCount - index;
+        Array.Copy(_chunks, index, _chunks, index + 1, move);
+        Array.Copy(_chunkFirsts, index, _chunkFirsts, index + 1, move);
+        _chunks[index] = chunk;
+        _chunkFirsts[index] = chunk.Firsts[0];
+        _chunkCount++;
+
+        // A split also changed the chunk below (its upper half left): refresh its leaf too.
+        GapLeavesShifted(Math.Max(0, index - 1));
+    }
+
+    private void RemoveChunkAt(int index)
+    {
+        int move = _chunkCount - index - 1;
+        Array.Copy(_chunks, index + 1, _chunks, index, move);
+        Array.Copy(_chunkFirsts, index + 1, _chunkFirsts, index, move);
+        _chunkCount--;
+        _chunks[_chunkCount] = null!;
+        GapLeavesShifted(index);
     }
 
     // The last entry whose First <= address: (chunk, slot). False when every entry starts above address.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool FindFloor(ulong address, out int chunkIndex, out int slot)
     {
-        int lo = 0, hi = _chunks.Count - 1, found = -1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            NodesVisited++;
-            if (_chunks[mid].Firsts[0] <= address)
-            {
-                found = mid;
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-
-        if (found < 0)
+        int n = _chunkCount;
+        if (n == 0 || _chunkFirsts[0] > address)
         {
             chunkIndex = 0;
             slot = -1;
+            NodesVisited++;
             return false;
         }
 
-        Chunk c = _chunks[found];
-        int l = 0, h = c.Count - 1, s = 0;
-        while (l <= h)
+        // Branch-free search for the last chunk whose first key <= address; _chunkFirsts[0] <= address holds.
+        int steps = 1;
+        ref ulong firsts = ref MemoryMarshal.GetArrayDataReference(_chunkFirsts);
+        int basePos = 0;
+        int len = n;
+        while (len > 1)
         {
-            int m = (l + h) >>> 1;
-            NodesVisited++;
-            if (c.Firsts[m] <= address)
-            {
-                s = m;
-                l = m + 1;
-            }
-            else
-            {
-                h = m - 1;
-            }
+            int half = len >>> 1;
+            basePos = Unsafe.Add(ref firsts, basePos + half) <= address ? basePos + half : basePos;
+            len -= half;
+            steps++;
         }
 
-        chunkIndex = found;
+        Chunk c = _chunks[basePos];
+        ref ulong keys = ref MemoryMarshal.GetArrayDataReference(c.Firsts);
+        int s = 0;
+        len = c.Count; // >= 1 and keys[0] <= address
+        while (len > 1)
+        {
+            int half = len >>> 1;
+            s = Unsafe.Add(ref keys, s + half) <= address ? s + half : s;
+            len -= half;
+            steps++;
+        }
+
+        NodesVisited += steps;
+        chunkIndex = basePos;
         slot = s;
         return true;
     }
@@ -280,12 +437,12 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
     private bool TryLocate(ulong first, out int chunkIndex, out int slot) =>
         FindFloor(first, out chunkIndex, out slot) && _chunks[chunkIndex].Firsts[slot] == first;
 
-    // The position of the lowest entry whose Last >= range.First (it overlaps iff its First <= range.Last).
-    private Position FirstOverlappingPosition(IovaRange range)
+    // The position of the lowest entry whose Last >= address (it overlaps [address, x] iff its First <= x).
+    private Position FirstOverlappingPosition(ulong address)
     {
-        if (FindFloor(range.First, out int ci, out int slot))
+        if (FindFloor(address, out int ci, out int slot))
         {
-            if (_chunks[ci].Lasts[slot] >= range.First)
+            if (_chunks[ci].Lasts[slot] >= address)
             {
                 return new Position(ci, slot);
             }
@@ -305,6 +462,216 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         }
 
         return new Position(p.Chunk + 1, 0);
+    }
+
+    // ---------------------------------------------------------------- gap index
+
+    // From the entry at (ci, slot), moves to the next entry whose hole before it (from the previous entry's Last) holds
+    // at least minSize addresses; prevLast is that previous entry's Last. False when there is none: (ci, slot) is then
+    // past the last entry and prevLast is the last entry's Last.
+    private bool NextGapAtLeast(ref int ci, ref int slot, ulong minSize, out ulong prevLast)
+    {
+        int at = ci;
+        int s = slot + 1;
+        long visited = 0;
+        while (true)
+        {
+            Chunk c = _chunks[at];
+            for (; s < c.Count; s++)
+            {
+                visited++;
+
+                // Firsts[s] > Lasts[s - 1] (disjoint, sorted), so the difference is the hole size, at most 2^64-2.
+                if (c.Firsts[s] - c.Lasts[s - 1] - 1 >= minSize)
+                {
+                    NodesVisited += visited;
+                    ci = at;
+                    slot = s;
+                    prevLast = c.Lasts[s - 1];
+                    return true;
+                }
+            }
+
+            int next = FirstChunkWithGap(at + 1, minSize, ref visited);
+            if (next < 0)
+            {
+                NodesVisited += visited;
+                Chunk lastChunk = _chunks[_chunkCount - 1];
+                prevLast = lastChunk.Lasts[lastChunk.Count - 1];
+                ci = _chunkCount;
+                slot = 0;
+                return false;
+            }
+
+            // next >= at + 1 >= 1: the chunk before it exists. Its key says a hole >= minSize is before one of its entries.
+            Chunk before = _chunks[next - 1];
+            ulong beforeLast = before.Lasts[before.Count - 1];
+            visited++;
+            if (_chunks[next].Firsts[0] - beforeLast - 1 >= minSize)
+            {
+                NodesVisited += visited;
+                ci = next;
+                slot = 0;
+                prevLast = beforeLast;
+                return true;
+            }
+
+            at = next;
+            s = 1;
+        }
+    }
+
+    // The lowest chunk index >= from whose gap key >= minSize, or -1; descends the segment tree.
+    private int FirstChunkWithGap(int from, ulong minSize, ref long visited)
+    {
+        if (from >= _chunkCount)
+        {
+            return -1;
+        }
+
+        ulong[] tree = _gapTree!;
+        int i = from + _gapLeaves;
+        while (true)
+        {
+            visited++;
+            if (tree[i] >= minSize)
+            {
+                while (i < _gapLeaves)
+                {
+                    visited++;
+                    i *= 2;
+                    if (tree[i] < minSize)
+                    {
+                        i++;
+                    }
+                }
+
+                return i - _gapLeaves;
+            }
+
+            // Climb while i is a right child, then step to the next subtree on the right.
+            while ((i & 1) == 1)
+            {
+                i >>>= 1;
+            }
+
+            if (i == 0)
+            {
+                return -1;
+            }
+
+            i++;
+        }
+    }
+
+    // The gap key of chunk ci: the largest hole before any of its entries (the first's from the previous chunk's last).
+    private ulong GapKey(int ci)
+    {
+        Chunk c = _chunks[ci];
+        if (!c.GapValid)
+        {
+            ulong max = 0;
+            for (int s = 1; s < c.Count; s++)
+            {
+                max = Math.Max(max, c.Firsts[s] - c.Lasts[s - 1] - 1);
+            }
+
+            c.InnerMaxGap = max;
+            c.GapValid = true;
+        }
+
+        if (ci == 0)
+        {
+            return c.InnerMaxGap;
+        }
+
+        Chunk before = _chunks[ci - 1];
+        return Math.Max(c.InnerMaxGap, c.Firsts[0] - before.Lasts[before.Count - 1] - 1);
+    }
+
+    private void EnsureGapIndex()
+    {
+        if (_gapTree is null || _gapLeaves < _chunkCount)
+        {
+            int leaves = 1;
+            while (leaves < Math.Max(_chunkCount, 1))
+            {
+                leaves *= 2;
+            }
+
+            _gapLeaves = leaves;
+            _gapTree = new ulong[2 * leaves];
+            _gapDirtyFrom = 0;
+        }
+
+        if (_gapDirtyFrom == int.MaxValue)
+        {
+            return;
+        }
+
+        // Leaves [dirty, end) are stale (chunks shifted or changed): refresh them and their ancestors.
+        ulong[] tree = _gapTree;
+        int from = _gapDirtyFrom;
+        for (int ci = from; ci < _gapLeaves; ci++)
+        {
+            tree[_gapLeaves + ci] = ci < _chunkCount ? GapKey(ci) : 0;
+        }
+
+        int lo = (_gapLeaves + from) >>> 1;
+        int hi = (2 * _gapLeaves - 1) >>> 1;
+        while (lo >= 1)
+        {
+            for (int i = lo; i <= hi; i++)
+            {
+                tree[i] = Math.Max(tree[2 * i], tree[(2 * i) + 1]);
+            }
+
+            lo >>>= 1;
+            hi >>>= 1;
+        }
+
+        _gapDirtyFrom = int.MaxValue;
+    }
+
+    // Chunk ci's entries changed: its inner gap and the lead gaps of ci and ci + 1 may differ.
+    private void ChunkChanged(int ci)
+    {
+        _chunks[ci].GapValid = false;
+        if (_gapTree is null || _gapDirtyFrom <= ci)
+        {
+            return;
+        }
+
+        UpdateGapLeaf(ci);
+        if (ci + 1 < _chunkCount)
+        {
+            UpdateGapLeaf(ci + 1);
+        }
+    }
+
+    private void UpdateGapLeaf(int ci)
+    {
+        if (ci >= _gapDirtyFrom)
+        {
+            return;
+        }
+
+        ulong[] tree = _gapTree!;
+        int i = _gapLeaves + ci;
+        tree[i] = GapKey(ci);
+        for (i >>>= 1; i >= 1; i >>>= 1)
+        {
+            tree[i] = Math.Max(tree[2 * i], tree[(2 * i) + 1]);
+        }
+    }
+
+    // Chunks from index on moved (a chunk was inserted or removed there): their leaves are refreshed lazily.
+    private void GapLeavesShifted(int index)
+    {
+        if (_gapTree is not null)
+        {
+            _gapDirtyFrom = Math.Min(_gapDirtyFrom, index);
+        }
     }
 
     private readonly record struct Position(int Chunk, int Slot);
@@ -353,8 +720,8 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
                 _map = map;
                 _last = range.Last;
                 _version = map._version;
-                Position p = map.FirstOverlappingPosition(range);
-                if (startsAtOrAbove && p.Chunk < map._chunks.Count && map._chunks[p.Chunk].Firsts[p.Slot] < range.First)
+                Position p = map.FirstOverlappingPosition(range.First);
+                if (startsAtOrAbove && p.Chunk < map._chunkCount && map._chunks[p.Chunk].Firsts[p.Slot] < range.First)
                 {
                     p = map.Next(p);
                 }
@@ -375,7 +742,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
                     ThrowHelper.ThrowInvalidOperation("the range map changed during enumeration");
                 }
 
-                if (_chunk >= _map._chunks.Count)
+                if (_chunk >= _map._chunkCount)
                 {
                     return false;
                 }
@@ -383,7 +750,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
                 Chunk c = _map._chunks[_chunk];
                 if (c.Firsts[_slot] > _last)
                 {
-                    _chunk = _map._chunks.Count;
+                    _chunk = _map._chunkCount;
                     return false;
                 }
 
@@ -407,6 +774,10 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         public readonly T[] Values = new T[ChunkCapacity];
         public int Count;
 
+        // The largest hole between two consecutive entries of this chunk; valid only when GapValid.
+        public ulong InnerMaxGap;
+        public bool GapValid;
+
         public RangeMapEntry<T> Get(int slot) =>
             new(IovaRange.FromFirstLast(Firsts[slot], Lasts[slot]), Values[slot]);
 
@@ -420,6 +791,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             Lasts[slot] = range.Last;
             Values[slot] = value;
             Count++;
+            GapValid = false;
         }
 
         public void RemoveAt(int slot)
@@ -430,6 +802,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             Array.Copy(Values, slot + 1, Values, slot, move);
             Count--;
             Values[Count] = default!;
+            GapValid = false;
         }
 
         public Chunk SplitUpperHalf()
@@ -443,6 +816,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             Array.Clear(Values, keep, moved);
             upper.Count = moved;
             Count = keep;
+            GapValid = false;
             return upper;
         }
     }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using IommuKit.Addressing;
 
 namespace IommuKit.Memory;
@@ -49,6 +50,7 @@ public sealed class FrameAllocator
         _poolBase = p.First;
         _poolFrames = p.Size / PhysicalMemory.PageSize;
         memory.AddBacking(p);
+        memory.Watch(p);
     }
 
     /// <summary>The most free frames whose zeroed storage is kept for reuse; the storage of any more is discarded.</summary>
@@ -106,7 +108,16 @@ public sealed class FrameAllocator
 
     /// <summary>Returns a frame to the pool; it is zeroed.</summary>
     /// <exception cref="ArgumentException"><paramref name="pa"/> is not an allocated frame.</exception>
-    public void Free(ulong pa)
+    public void Free(ulong pa) => Free(pa, knownZero: false);
+
+    /// <summary>
+    /// Returns a frame the caller has just seen to be all zeros (a page table confirmed empty by a scan), so the
+    /// 4 KiB clear of <see cref="Free(ulong)"/> is skipped. A frame that is not all zeros breaks the allocator's
+    /// "handed out zeroed" invariant: only the page-table engine calls this, right after its emptiness scan.
+    /// </summary>
+    internal void FreeZeroed(ulong pa) => Free(pa, knownZero: true);
+
+    private void Free(ulong pa, bool knownZero)
     {
         if (!TryIndex(pa, out ulong index) || (_allocated[index >> 6] & (1UL << (int)(index & 63))) == 0)
         {
@@ -118,7 +129,11 @@ public sealed class FrameAllocator
         _allocatedCount--;
         if (_retained < RetainedFreeFrames)
         {
-            Array.Clear(_pages[index]!); // an allocated frame always has storage
+            if (!knownZero)
+            {
+                Array.Clear(_pages[index]!); // an allocated frame always has storage
+            }
+
             _retained++;
         }
         else
@@ -143,7 +158,9 @@ public sealed class FrameAllocator
     {
         // pa - base wraps for pa below the base to a value >= _bumped << 12, so one compare checks both ends.
         ulong index = (pa - _poolBase) >> PhysicalMemory.PageBits;
-        return index < _bumped ? _pages[index] : null;
+
+        // index < _bumped <= _pages.Length (Grow runs before the bump), so the unchecked read is in bounds.
+        return index < _bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pages), (nint)index) : null;
     }
 
     private bool TryIndex(ulong pa, out ulong index)

@@ -38,6 +38,10 @@ public sealed class PhysicalMemory
     private readonly byte[]?[]?[]?[]?[] _root = new byte[]?[]?[]?[]?[LevelEntries];
     private readonly List<IovaRange> _backing = []; // sorted, disjoint, merged when adjacent
     private long _touchedPages;
+    private bool _watching; // a frame pool is watched: [_watchFirst, _watchLast] is the hull of all pools
+    private ulong _watchFirst;
+    private ulong _watchLast;
+    private long _watchedWrites;
 
     /// <summary>The number of pages that hold bytes (were written at least once).</summary>
     public long TouchedPages => Interlocked.Read(ref _touchedPages);
@@ -149,6 +153,7 @@ public sealed class PhysicalMemory
             return false;
         }
 
+        NoteWrite(range.First, range.Last);
         ulong cur = pa;
         while (!source.IsEmpty)
         {
@@ -214,6 +219,7 @@ public sealed class PhysicalMemory
             page = GetOrCreatePage(pa >> PageBits);
         }
 
+        NoteWrite(pa, pa); // one page: the word is 8-byte aligned, so its first byte decides
         BinaryPrimitives.WriteUInt64LittleEndian(page.AsSpan((int)(pa & (PageSize - 8)), 8), value);
         return true;
     }
@@ -247,6 +253,30 @@ public sealed class PhysicalMemory
         {
             Volatile.Write(ref leaf[pfn & LevelMask], null);
             Interlocked.Decrement(ref _touchedPages);
+        }
+    }
+
+    /// <summary>
+    /// Writes made through this class (<see cref="TryWrite"/>, <see cref="TryWriteUInt64"/> and their throwing forms)
+    /// that touched a watched range (<see cref="Watch"/>: frame pools). Zero means nothing but the pools' owners,
+    /// which write page storage directly, ever wrote there: their own bookkeeping of the pages' contents is exact.
+    /// </summary>
+    internal long WatchedWrites => Volatile.Read(ref _watchedWrites);
+
+    /// <summary>Adds <paramref name="range"/> to the watched ranges (kept as one hull: a write near a pool may count too, never the reverse).</summary>
+    internal void Watch(IovaRange range)
+    {
+        _watchFirst = _watching ? Math.Min(_watchFirst, range.First) : range.First;
+        _watchLast = _watching ? Math.Max(_watchLast, range.Last) : range.Last;
+        _watching = true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void NoteWrite(ulong first, ulong last)
+    {
+        if (_watching && first <= _watchLast && last >= _watchFirst)
+        {
+            Interlocked.Increment(ref _watchedWrites);
         }
     }
 

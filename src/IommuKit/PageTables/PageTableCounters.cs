@@ -33,6 +33,13 @@ public sealed class PageTableCounters
 
     internal void AddTable() => TablePagesTouched++;
 
+    /// <summary>One walk's worth in two adds: <paramref name="tables"/> table pages entered, <paramref name="reads"/> entries read.</summary>
+    internal void AddWalk(int tables, int reads)
+    {
+        TablePagesTouched += tables;
+        EntriesRead += reads;
+    }
+
     /// <summary>Formats the counters.</summary>
     public override string ToString() => $"read {EntriesRead}, written {EntriesWritten}, tables {TablePagesTouched}";
 }

@@ -143,4 +143,93 @@ public class PageTableScalingTests
         Assert.Equal(3, u.TablesFreed);
         Assert.Equal(256 + 3, t.Counters.EntriesWritten);
     }
+
+    [Fact]
+    public void A_single_page_map_walks_from_the_root_once()
+    {
+        IoPageTable t = NewTable();
+        ulong iova = 0x12_3456_7000;
+
+        // Into an empty table: the 3 upper entries are read (all empty), 3 tables created, the leaf written; the new
+        // leaf table's slot is known empty without reading it.
+        t.Counters.Reset();
+        t.Map(IovaRange.FromStartSize(iova, K4), PaBase, Permissions.ReadWrite);
+        Assert.Equal(Levels - 1, t.Counters.EntriesRead);
+        Assert.Equal((Levels - 1) + 1, t.Counters.EntriesWritten);
+
+        // Next to it: 3 table entries and the leaf slot itself read, one entry written.
+        t.Counters.Reset();
+        t.Map(IovaRange.FromStartSize(iova + K4, K4), PaBase + K4, Permissions.ReadWrite);
+        Assert.Equal(Levels, t.Counters.EntriesRead);
+        Assert.Equal(1, t.Counters.EntriesWritten);
+
+        // Onto it: refused after the same single walk, nothing written.
+        t.Counters.Reset();
+        Assert.Equal(PageTableStatus.AlreadyMapped, t.TryMap(IovaRange.FromStartSize(iova, K4), PaBase, Permissions.Read));
+        Assert.Equal(0, t.Counters.EntriesWritten);
+        Assert.Equal(PaBase + K4, t.Translate(iova + K4).Pa);
+    }
+
+    [Fact]
+    public void A_single_page_unmap_reads_one_entry_per_level_and_frees_the_tables_it_empties()
+    {
+        IoPageTable t = NewTable();
+        ulong iova = 0x12_3456_7000;
+        t.Map(IovaRange.FromStartSize(iova, 2 * K4), PaBase, Permissions.ReadWrite);
+        Assert.Equal(Levels, t.TablePages);
+
+        t.Counters.Reset();
+        UnmapResult first = t.Unmap(IovaRange.FromStartSize(iova, K4));
+        Assert.Equal((1, 0), (first.LeavesCleared, first.TablesFreed));
+        Assert.Equal((UInt128)K4, first.BytesUnmapped);
+        Assert.Equal(Levels, t.Counters.EntriesRead);
+        Assert.Equal(1, t.Counters.EntriesWritten);
+
+        // The last leaf: its leaf table, then the L2 and L3 tables empty in turn and go back; the root stays.
+        t.Counters.Reset();
+        UnmapResult last = t.Unmap(IovaRange.FromStartSize(iova + K4, K4));
+        Assert.Equal((1, Levels - 1), (last.LeavesCleared, last.TablesFreed));
+        Assert.Equal(Levels, t.Counters.EntriesRead);
+        Assert.Equal(1 + (Levels - 1), t.Counters.EntriesWritten);
+        Assert.Equal(1, t.TablePages);
+        Assert.Equal(1, t.Frames.AllocatedFrames);
+
+        // Nothing there any more: one entry read (the root's), nothing written.
+        t.Counters.Reset();
+        Assert.Equal(0, t.Unmap(IovaRange.FromStartSize(iova, K4)).LeavesCleared);
+        Assert.Equal(1, t.Counters.EntriesRead);
+        Assert.Equal(0, t.Counters.EntriesWritten);
+    }
+
+    [Fact]
+    public void A_foreign_write_into_a_table_page_is_seen_before_the_table_is_freed()
+    {
+        // The engine's per-table count of non-zero entries only sees its own writes. A write through PhysicalMemory
+        // into the pool (a guest scribbling on our tables) makes emptiness checks scan the page again, so a table
+        // holding a foreign non-zero entry is kept rather than freed with it.
+        IoPageTable t = NewTable();
+        ulong iova = 0x12_3456_7000;
+        t.Map(IovaRange.FromStartSize(iova, K4), PaBase, Permissions.ReadWrite);
+        var tables = new List<(ulong Pa, int Level)>();
+        var visitor = new TableCollector(tables);
+        t.Visit(IovaRange.FromStartSize(iova, K4), ref visitor);
+        ulong leafTable = tables.Single(x => x.Level == 1).Pa;
+
+        // A non-present but non-zero entry (R = W = 0) in another slot of the leaf table.
+        t.Memory.WriteUInt64(leafTable + (8 * 100), 0x5000);
+        UnmapResult r = t.Unmap(IovaRange.FromStartSize(iova, K4));
+        Assert.Equal((1, 0), (r.LeavesCleared, r.TablesFreed));
+        Assert.Equal(Levels, t.TablePages);
+        Assert.True(t.TryReadEntry(leafTable, 100, out ulong kept));
+        Assert.Equal(0x5000UL, kept);
+    }
+
+    private readonly struct TableCollector(List<(ulong Pa, int Level)> tables) : IPageTableVisitor
+    {
+        public void VisitTable(ulong tablePa, int level, ulong iovaBase) => tables.Add((tablePa, level));
+
+        public void VisitLeaf(in PageTableLeaf leaf)
+        {
+        }
+    }
 }
