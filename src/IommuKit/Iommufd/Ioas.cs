@@ -281,7 +281,7 @@ public sealed partial class Ioas
         foreach ((IovaRange r, IoasArea a) in pending)
         {
             a.Pages.Refs++;
-            _areas.Add(r, a);
+            AddAreaEntry(r, a);
         }
 
         iova = dst;
@@ -519,7 +519,7 @@ public sealed partial class Ioas
             UnfillArea(range, area);
         }
 
-        _areas.Remove(range);
+        RemoveAreaEntry(range, area);
         area.Pages.Refs--;
     }
 
@@ -726,9 +726,9 @@ public sealed partial class Ioas
 
         var lhs = new IoasArea(area.Pages, area.StartByte, area.Readable, area.Writeable) { Filled = area.Filled };
         var rhs = new IoasArea(area.Pages, rhsStartByte, area.Readable, area.Writeable) { Filled = area.Filled };
-        _areas.Remove(range);
-        _areas.Add(IovaRange.FromFirstLast(range.First, iova), lhs);
-        _areas.Add(IovaRange.FromFirstLast(newStart, range.Last), rhs);
+        RemoveAreaEntry(range, area);
+        AddAreaEntry(IovaRange.FromFirstLast(range.First, iova), lhs);
+        AddAreaEntry(IovaRange.FromFirstLast(newStart, range.Last), rhs);
         area.Pages.Refs++;
 
         // Page users are counted per filled area: the split page (if the cut is inside a host page) gains a user.
