@@ -7,4 +7,10 @@ if (args is ["--cpu-time"])
     return;
 }
 
+if (args is ["--cpu-time-containers"])
+{
+    CpuTimeCheck.RunContainers();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
