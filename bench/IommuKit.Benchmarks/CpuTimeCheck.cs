@@ -67,6 +67,22 @@ internal static class CpuTimeCheck
         }
     }
 
+    /// <summary>The container rows of issue 6 only (RangeMap lookup, allocation, reverse lookup, type1 round trip).</summary>
+    public static void RunContainers()
+    {
+        var rm = new RangeMapBenchmarks();
+        rm.Setup();
+        var c = new ContainerBenchmarks();
+        c.Setup();
+        for (int round = 0; round < 3; round++)
+        {
+            Report("Lookup1M", RangeMapBenchmarks.Lookups, 500, () => rm.LookupAt1M());
+            Report("Alloc1M", ContainerBenchmarks.Allocations, 2_000, () => c.AllocAt1M());
+            Report("Reverse1M", ContainerBenchmarks.Lookups, 500, () => c.ReverseLookupAt1M());
+            Report("Type1RT4K", 1, 200_000, () => c.Type1MapUnmap4K());
+        }
+    }
+
     private static void Measure(string name, int ops, Action setup, Action body)
     {
         setup();

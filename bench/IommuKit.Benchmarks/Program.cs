@@ -13,4 +13,10 @@ if (args is ["--peers"])
     return;
 }
 
+if (args is ["--cpu-time-containers"])
+{
+    CpuTimeCheck.RunContainers();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -27,6 +27,7 @@ public static class CliApp
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(MtreeCommand.Create());
         root.Subcommands.Add(ConformanceCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 

@@ -14,8 +14,9 @@ namespace IommuKit.Addressing;
 /// <para>Layout (a two-level B+-tree): an array of chunks, each a sorted array of up to <see cref="ChunkCapacity"/>
 /// entries, and beside it a contiguous <see cref="ulong"/> array of every chunk's first key (<c>_chunkFirsts[i] ==
 /// _chunks[i].Firsts[0]</c>, kept in step on every insert or removal at slot 0, split and chunk removal). A lookup is a
-/// branch-free binary search over that one array, then one inside the chunk: O(log n), no allocation, no interface
-/// dispatch. Insert and remove move at most one chunk's entries plus the chunk arrays, so costs grow with the number
+/// branch-free binary search over that one array, then one over the chunk's line summary (the first key of each
+/// cache line of its keys, stored inline in the chunk object), then one inside that single line: O(log n), no
+/// allocation, no interface dispatch, and few cache lines touched. Insert and remove move at most one chunk's entries plus the chunk arrays, so costs grow with the number
 /// of entries, never with the span of the address space. Ranges may end at 2^64-1; nothing here computes an exclusive
 /// end in 64 bits.</para>
 /// <para>Gap index (built on the first <see cref="TryFindGap"/>, maintained from then on): each chunk keeps the largest
@@ -416,10 +417,23 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             steps++;
         }
 
+        // In the chunk: first its summary (every LineSlots-th first key, inline in the chunk object), then the one
+        // cache line of first keys it points to, so a lookup reads 1 line of Firsts instead of log2(capacity).
         Chunk c = _chunks[basePos];
+        ref ulong summary = ref Unsafe.As<LineSummary, ulong>(ref c.Summary);
+        int line = 0;
+        len = (c.Count + LineSlots - 1) / LineSlots; // >= 1 and summary[0] == Firsts[0] <= address
+        while (len > 1)
+        {
+            int half = len >>> 1;
+            line = Unsafe.Add(ref summary, line + half) <= address ? line + half : line;
+            len -= half;
+            steps++;
+        }
+
         ref ulong keys = ref MemoryMarshal.GetArrayDataReference(c.Firsts);
-        int s = 0;
-        len = c.Count; // >= 1 and keys[0] <= address
+        int s = line * LineSlots;
+        len = Math.Min(LineSlots, c.Count - s); // >= 1 and keys[s] <= address
         while (len > 1)
         {
             int half = len >>> 1;
@@ -767,12 +781,26 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         }
     }
 
+    // Slots per cache line of first keys (64 bytes / 8), and lines per chunk.
+    private const int LineSlots = 8;
+    private const int Lines = ChunkCapacity / LineSlots;
+
+    /// <summary>The first key of each cache line of a chunk's Firsts: Summary[k] == Firsts[k * 8] for k * 8 &lt; Count.</summary>
+    [InlineArray(Lines)]
+    private struct LineSummary
+    {
+        private ulong _element;
+    }
+
     private sealed class Chunk
     {
         public readonly ulong[] Firsts = new ulong[ChunkCapacity];
         public readonly ulong[] Lasts = new ulong[ChunkCapacity];
         public readonly T[] Values = new T[ChunkCapacity];
         public int Count;
+
+        // Inline in the object, so the summary is read with the chunk's header rather than as another array.
+        public LineSummary Summary;
 
         // The largest hole between two consecutive entries of this chunk; valid only when GapValid.
         public ulong InnerMaxGap;
@@ -792,6 +820,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             Values[slot] = value;
             Count++;
             GapValid = false;
+            RefreshSummary(slot);
         }
 
         public void RemoveAt(int slot)
@@ -803,6 +832,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             Count--;
             Values[Count] = default!;
             GapValid = false;
+            RefreshSummary(slot);
         }
 
         public Chunk SplitUpperHalf()
@@ -817,7 +847,17 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             upper.Count = moved;
             Count = keep;
             GapValid = false;
+            upper.RefreshSummary(0);
             return upper;
+        }
+
+        // Lines from the one holding slot onward shifted: re-read their first keys (entries past Count are unused).
+        public void RefreshSummary(int slot)
+        {
+            for (int k = slot / LineSlots; k * LineSlots < Count; k++)
+            {
+                Summary[k] = Firsts[k * LineSlots];
+            }
         }
     }
 }

@@ -115,6 +115,9 @@ public sealed partial class Ioas
 
     internal int AreaCount => _areas.Count;
 
+    /// <summary>The area store (for tests that count the nodes a search visits).</summary>
+    internal RangeMap<IoasArea> AreaMap => _areas;
+
     /// <summary>The areas with their pages objects (for model checks).</summary>
     internal IEnumerable<(IovaRange Range, object Pages, bool Filled, ulong UserVa)> AreaEntries =>
         _areas.Select(e => (e.Range, (object)e.Value.Pages, e.Value.Filled, e.Value.UserVaAt(0)));
@@ -278,7 +281,7 @@ public sealed partial class Ioas
         foreach ((IovaRange r, IoasArea a) in pending)
         {
             a.Pages.Refs++;
-            _areas.Add(r, a);
+            AddAreaEntry(r, a);
         }
 
         iova = dst;
@@ -316,18 +319,101 @@ public sealed partial class Ioas
     /// allowed ranges if any, outside reserved ranges and areas, aligned from the length and the user VA (capped at the
     /// THP size), with the user VA's page offset OR-ed in.
     /// </summary>
+    /// <remarks>
+    /// The holes of <c>reserved ∪ areas</c> are visited in the kernel's order, but holes of the areas smaller than
+    /// <paramref name="length"/> (which can never fit) are skipped through the areas' largest-gap index
+    /// (<see cref="RangeMap{T}.TryFindGap"/>) instead of being walked: O(log n) per candidate hole at n areas, where the
+    /// kernel walks every span. The result is the same IOVA (<see cref="AllocIovaByWalk"/> is the walk, kept as the
+    /// reference for tests).
+    /// </remarks>
     internal Errno AllocIova(ulong uptr, ulong length, out ulong iova)
     {
         iova = 0;
+        if (!TryAllocAlignment(uptr, length, out ulong alignment, out Errno error))
+        {
+            return error;
+        }
+
         ulong pageOffset = uptr % PageSize;
+        IovaRange window = IovaRange.FromFirstLast(PageSize, ulong.MaxValue - PageSize);
+        if (_allowed.Count == 0)
+        {
+            return TryAllocInSpan(window, length, alignment, pageOffset, out iova) ? Errno.Ok : Errno.ENOSPC;
+        }
+
+        foreach (IovaRange span in Clip(Spans(_allowed), window))
+        {
+            if (TryAllocInSpan(span, length, alignment, pageOffset, out iova))
+            {
+                return Errno.Ok;
+            }
+        }
+
+        return Errno.ENOSPC;
+    }
+
+    // One allowed span: the kernel's span check, then the holes of the reserved union inside it, ascending, and in each
+    // the holes of the areas large enough for length, ascending.
+    private bool TryAllocInSpan(IovaRange span, ulong length, ulong alignment, ulong pageOffset, out ulong iova)
+    {
+        iova = 0;
+        if (!CheckRange(span.First, span.Last, length, alignment, pageOffset, out ulong start))
+        {
+            return false;
+        }
+
+        IovaRange search = IovaRange.FromFirstLast(start, span.Last); // start < span.Last (CheckRange)
+        UInt128 cursor = search.First; // next address not known to be reserved; up to 2^64
+        foreach (RangeMapEntry<bool> r in _reservedUnion.Overlapping(search))
+        {
+            // cursor < r.First <= 2^64-1, so the hole's ends fit in 64 bits.
+            if (r.Range.First > cursor && TryAllocInHole((ulong)cursor, r.Range.First - 1, length, alignment, pageOffset, out iova))
+            {
+                return true;
+            }
+
+            cursor = UInt128.Max(cursor, r.Range.End);
+        }
+
+        return cursor <= search.Last && TryAllocInHole((ulong)cursor, search.Last, length, alignment, pageOffset, out iova);
+    }
+
+    // A hole of the reserved union: the first hole of the areas inside it that holds length bytes and passes CheckRange.
+    private bool TryAllocInHole(ulong first, ulong last, ulong length, ulong alignment, ulong pageOffset, out ulong iova)
+    {
+        iova = 0;
+        ulong lo = first;
+        while (_areas.TryFindGap(IovaRange.FromFirstLast(lo, last), length, out IovaRange hole))
+        {
+            if (CheckRange(hole.First, hole.Last, length, alignment, pageOffset, out iova))
+            {
+                return true;
+            }
+
+            if (hole.Last >= last)
+            {
+                return false;
+            }
+
+            lo = hole.Last + 1; // hole.Last < last <= 2^64-1
+        }
+
+        return false;
+    }
+
+    // The alignment rule of iopt_alloc_iova (§2.4), shared by the indexed search and the walk.
+    private bool TryAllocAlignment(ulong uptr, ulong length, out ulong alignment, out Errno error)
+    {
+        alignment = 0;
 
         // Protects the power-of-two round-up: length < 2^63 here.
         if (length == 0 || length >= ulong.MaxValue / 2)
         {
-            return Errno.EOVERFLOW;
+            error = Errno.EOVERFLOW;
+            return false;
         }
 
-        ulong alignment = BitOperations.RoundUpToPowerOf2(length);
+        alignment = BitOperations.RoundUpToPowerOf2(length);
         if (uptr != 0)
         {
             alignment = Math.Min(alignment, 1UL << BitOperations.TrailingZeroCount(uptr));
@@ -340,9 +426,27 @@ public sealed partial class Ioas
 
         if (alignment < IovaAlignment)
         {
-            return Errno.EINVAL;
+            error = Errno.EINVAL;
+            return false;
         }
 
+        error = Errno.Ok;
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="AllocIova"/> by walking every hole of <c>reserved ∪ areas</c> as the kernel does (linear in the
+    /// areas): the reference the indexed search is tested against.
+    /// </summary>
+    internal Errno AllocIovaByWalk(ulong uptr, ulong length, out ulong iova)
+    {
+        iova = 0;
+        if (!TryAllocAlignment(uptr, length, out ulong alignment, out Errno error))
+        {
+            return error;
+        }
+
+        ulong pageOffset = uptr % PageSize;
         IovaRange window = IovaRange.FromFirstLast(PageSize, ulong.MaxValue - PageSize);
         IReadOnlyList<IovaRange> allowedSpans = _allowed.Count == 0 ? [window] : Clip(Spans(_allowed), window);
         foreach (IovaRange span in allowedSpans)
@@ -415,7 +519,7 @@ public sealed partial class Ioas
             UnfillArea(range, area);
         }
 
-        _areas.Remove(range);
+        RemoveAreaEntry(range, area);
         area.Pages.Refs--;
     }
 
@@ -622,9 +726,9 @@ public sealed partial class Ioas
 
         var lhs = new IoasArea(area.Pages, area.StartByte, area.Readable, area.Writeable) { Filled = area.Filled };
         var rhs = new IoasArea(area.Pages, rhsStartByte, area.Readable, area.Writeable) { Filled = area.Filled };
-        _areas.Remove(range);
-        _areas.Add(IovaRange.FromFirstLast(range.First, iova), lhs);
-        _areas.Add(IovaRange.FromFirstLast(newStart, range.Last), rhs);
+        RemoveAreaEntry(range, area);
+        AddAreaEntry(IovaRange.FromFirstLast(range.First, iova), lhs);
+        AddAreaEntry(IovaRange.FromFirstLast(newStart, range.Last), rhs);
         area.Pages.Refs++;
 
         // Page users are counted per filled area: the split page (if the cut is inside a host page) gains a user.

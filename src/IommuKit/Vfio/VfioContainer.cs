@@ -210,6 +210,7 @@ public sealed partial class VfioContainer
 
             hit.Value.Vaddr = map.Vaddr;
             hit.Value.VaddrInvalid = false;
+            IndexVaddr(hit.Range, hit.Value.Vaddr);
             _vaddrInvalidCount--;
             return Errno.Ok;
         }
@@ -252,6 +253,7 @@ public sealed partial class VfioContainer
         }
 
         _dmas.Add(iova, record);
+        IndexVaddr(iova, record.Vaddr);
         _dmaAvail--;
         return Errno.Ok;
     }
@@ -380,6 +382,7 @@ public sealed partial class VfioContainer
             foreach (RangeMapEntry<DmaRecord> t in targets)
             {
                 t.Value.VaddrInvalid = true;
+                UnindexVaddr(t.Range, t.Value.Vaddr);
                 _vaddrInvalidCount++;
                 unmapped += t.Range.Size;
             }
@@ -719,6 +722,10 @@ public sealed partial class VfioContainer
         if (record.VaddrInvalid)
         {
             _vaddrInvalidCount--;
+        }
+        else
+        {
+            UnindexVaddr(iova, record.Vaddr);
         }
     }
 
