@@ -412,6 +412,53 @@ internal sealed class IoasModel
         return Errno.Ok;
     }
 
+    // IommuKit's native map (Ioas.Map remarks, not a kernel call): the FIXED_IOVA rules on an inclusive range, so the
+    // size may be 2^64; EINVAL for no access, EOVERFLOW when [userVa, userVa + size - 1] passes 2^64-1.
+    public Errno NativeMap(uint id, ulong first, ulong last, ulong userVa, bool read, bool write)
+    {
+        Space s = Find(id)!;
+        if (!read && !write)
+        {
+            return Errno.EINVAL;
+        }
+
+        UInt128 size = (UInt128)last - first + 1;
+        if ((UInt128)userVa + size - 1 > U64Max)
+        {
+            return Errno.EOVERFLOW;
+        }
+
+        uint flags = FixedIova | (read ? Readable : 0) | (write ? Writeable : 0);
+        var pages = new PagesObject(userVa & ~(Page - 1), write);
+        return MapPieces(s, [(pages, userVa % Page, size)], size, first, flags, userVa).Errno;
+    }
+
+    // IommuKit's native unmap (Ioas.Unmap remarks): all-or-nothing; ENOENT when an area crosses an end or nothing is
+    // covered, except the full space (unmap-all, success even when empty). Returns the exact bytes, up to 2^64.
+    public (Errno Errno, UInt128 Bytes) NativeUnmap(uint id, ulong first, ulong last)
+    {
+        Space s = Find(id)!;
+        List<Area> hit = [.. s.Areas.Where(a => a.First <= last && first <= a.Last)];
+        if (hit.Any(a => a.First < first || a.Last > last))
+        {
+            return (Errno.ENOENT, 0);
+        }
+
+        if (hit.Count == 0 && !(first == 0 && last == ulong.MaxValue))
+        {
+            return (Errno.ENOENT, 0);
+        }
+
+        UInt128 bytes = 0;
+        foreach (Area a in hit)
+        {
+            s.Areas.Remove(a);
+            bytes += a.Last - a.First + 1;
+        }
+
+        return (Errno.Ok, bytes);
+    }
+
     // §2.10 VFIO compat MAP_DMA on the compat IOAS (id 1): EINVAL for a short argsz or a flag other than READ/WRITE,
     // then a FIXED_IOVA map without MAP's up-front iova / length checks.
     public Errno CompatMap(uint argsz, uint flags, ulong vaddr, ulong iova, ulong size)

@@ -48,6 +48,8 @@ internal static class IoasModelRunner
         HugePages,
         CompatMap,
         CompatUnmap,
+        NativeMap,
+        NativeUnmap,
     }
 
     // A, B, C: raw 64-bit operands (meaning per kind); Aim: how A is re-aimed at an existing area (0 = as is);
@@ -74,7 +76,8 @@ internal static class IoasModelRunner
     internal static readonly Gen<Op> OpGen = Gen.Select(
             Gen.Frequency((8, Gen.Const(Kind.Map)), (5, Gen.Const(Kind.Unmap)), (4, Gen.Const(Kind.Copy)),
                 (2, Gen.Const(Kind.Allow)), (2, Gen.Const(Kind.Reserve)), (1, Gen.Const(Kind.IovaRanges)),
-                (1, Gen.Const(Kind.HugePages)), (3, Gen.Const(Kind.CompatMap)), (3, Gen.Const(Kind.CompatUnmap))),
+                (1, Gen.Const(Kind.HugePages)), (3, Gen.Const(Kind.CompatMap)), (3, Gen.Const(Kind.CompatUnmap)),
+                (2, Gen.Const(Kind.NativeMap)), (2, Gen.Const(Kind.NativeUnmap))),
             Address, Size, Address,
             Gen.Frequency((6, Gen.Const(6u)), (6, Gen.Const(7u)), (1, Gen.Const(4u)), (1, Gen.Const(5u)), (1, Gen.Const(2u)),
                 (1, Gen.Const(3u)), (1, Gen.UInt[0, 15]), (1, Gen.UInt)),
@@ -122,7 +125,7 @@ internal static class IoasModelRunner
     {
         IoasModel.Space s = model.Spaces[IoasIndex(op) is 0 or 1 ? IoasIndex(op) : 0];
         int aim = op.Aim;
-        if (aim == 0 && op.Kind is Kind.Copy or Kind.Unmap or Kind.CompatUnmap && op.K % 4 != 0)
+        if (aim == 0 && op.Kind is Kind.Copy or Kind.Unmap or Kind.CompatUnmap or Kind.NativeUnmap && op.K % 4 != 0)
         {
             aim = 1 + (int)(op.C % 5); // these need an existing area to do anything: aim most of them
         }
@@ -137,7 +140,7 @@ internal static class IoasModelRunner
         ulong size = (ulong)UInt128.Min(a.Last - a.First + 1, Max);
         return aim switch
         {
-            1 => op with { A = first, B = op.Kind is Kind.Unmap or Kind.Copy or Kind.CompatUnmap ? size : op.B },
+            1 => op with { A = first, B = op.Kind is Kind.Unmap or Kind.Copy or Kind.CompatUnmap or Kind.NativeUnmap ? size : op.B },
             2 => op with { A = unchecked(last + 1) },
             3 => op with { A = first + (op.A % size) },
             4 => op with { A = unchecked(first - op.B) },
@@ -266,6 +269,35 @@ internal static class IoasModelRunner
                     Errno actual = fd.GetIoas(id).SetHugePages(enable);
                     Count("huge pages", actual);
                     Check(expected == actual, $"{where}: huge pages {enable} errno {actual}, model {expected}");
+                    break;
+                }
+
+            case Kind.NativeMap:
+            case Kind.NativeUnmap:
+                {
+                    // An inclusive range from A and a size B (B = 0 stands for 2^64 when A = 0: the full space).
+                    uint id = IoasId(op) is 1 or 2 ? IoasId(op) : 1;
+                    ulong first = op.A;
+                    ulong last = op.B == 0 ? (op.A == 0 ? Max : op.A) : first + Math.Min(op.B - 1, Max - first);
+                    var range = IovaRange.FromFirstLast(first, last);
+                    if (op.Kind == Kind.NativeMap)
+                    {
+                        bool read = (op.Flags & 4) != 0, write = (op.Flags & 2) != 0;
+                        Errno expected = model.NativeMap(id, first, last, op.C, read, write);
+                        var perms = (read ? IommuKit.PageTables.Permissions.Read : 0) | (write ? IommuKit.PageTables.Permissions.Write : 0);
+                        Errno actual = fd.GetIoas(id).Map(range, op.C, perms);
+                        Count("native map", actual);
+                        Check(expected == actual, $"{where}: native map {range} errno {actual}, model {expected}");
+                    }
+                    else
+                    {
+                        (Errno expected, UInt128 bytes) = model.NativeUnmap(id, first, last);
+                        IoasUnmapResult actual = fd.GetIoas(id).Unmap(range);
+                        Count("native unmap", actual.Errno);
+                        Check(expected == actual.Errno && bytes == actual.Bytes,
+                            $"{where}: native unmap {range} {actual.Errno} 0x{actual.Bytes:x}, model {expected} 0x{bytes:x}");
+                    }
+
                     break;
                 }
 
