@@ -6,7 +6,7 @@ using SharpFuzz;
 //   IommuKit.Fuzz afl                       entry point for afl-fuzz (out-of-process, stdin / @@)
 //   IommuKit.Fuzz run <file>...             run saved inputs (reproduce a crash)
 //   IommuKit.Fuzz inprocess [count] [seed]  the in-process fallback over scenarios/
-//   IommuKit.Fuzz soak [ops] [seed]         the type1 model comparison, random seed (tools/soak.sh)
+//   IommuKit.Fuzz soak [ops] [seed] [model] a model comparison (type1 | iommufd), random seed (tools/soak.sh)
 string mode = args.Length > 0 ? args[0] : "inprocess";
 switch (mode)
 {
@@ -53,11 +53,21 @@ switch (mode)
         }
 
     case "soak":
-        return Soak.Run(
-            args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
-            args.Length > 2 ? args[2] : null);
+        {
+            string model = args.Length > 3 ? args[3] : "type1";
+            if (!Soak.Models.Contains(model))
+            {
+                Console.Error.WriteLine($"unknown model '{model}': {string.Join(" | ", Soak.Models)}");
+                return 2;
+            }
+
+            return Soak.Run(
+                args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+                args.Length > 2 && args[2] != "-" ? args[2] : null,
+                model);
+        }
 
     default:
-        Console.Error.WriteLine("usage: IommuKit.Fuzz [libfuzzer | afl | run <file>... | inprocess [count] [seed] [corpus-dir] | soak [ops] [seed]]");
+        Console.Error.WriteLine("usage: IommuKit.Fuzz [libfuzzer | afl | run <file>... | inprocess [count] [seed] [corpus-dir] | soak [ops] [seed|-] [type1|iommufd]]");
         return 2;
 }
