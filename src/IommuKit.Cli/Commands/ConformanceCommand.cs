@@ -76,7 +76,7 @@ public static class ConformanceCommand
                 continue;
             }
 
-            var replayer = new Type1Replayer(golden.Iommu, rules);
+            var replayer = StepReplayer.For(golden, rules);
             Dictionary<int, GoldenStep> byLine = golden.Steps.Where(s => s.File == file).ToDictionary(s => s.Line);
             foreach (StepLine step in StepLine.ParseFile(File.ReadAllText(path)))
             {

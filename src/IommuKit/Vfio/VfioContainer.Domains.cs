@@ -8,10 +8,11 @@ namespace IommuKit.Vfio;
 /// <content>The IOMMU-domain side of the container: pinning, mapping, replay on attach.</content>
 public sealed partial class VfioContainer
 {
-    private readonly List<IommuDomain> _domains = [];
+    private readonly List<IVfioDomain> _domains = [];
+    private readonly List<IommuDomain> _iommuDomains = [];
 
-    /// <summary>The attached IOMMU domains, in attach order; every record is mapped in each.</summary>
-    public IReadOnlyList<IommuDomain> Domains => _domains;
+    /// <summary>The attached <see cref="IommuDomain"/>s, in attach order; every record is mapped in each.</summary>
+    public IReadOnlyList<IommuDomain> Domains => _iommuDomains;
 
     /// <summary>
     /// Attaches a group's IOMMU domain (the domain half of <c>VFIO_GROUP_SET_CONTAINER</c> +
@@ -27,6 +28,24 @@ public sealed partial class VfioContainer
     /// </returns>
     /// <exception cref="InvalidOperationException">The domain is already attached.</exception>
     public Errno AttachDomain(IommuDomain domain)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        if (_iommuDomains.Contains(domain))
+        {
+            ThrowHelper.ThrowInvalidOperation("the domain is already attached to this container");
+        }
+
+        Errno attached = AttachDomain(new IommuDomainAdapter(domain));
+        if (attached == Errno.Ok)
+        {
+            _iommuDomains.Add(domain);
+        }
+
+        return attached;
+    }
+
+    /// <summary>Attaches any <see cref="IVfioDomain"/> (see <see cref="AttachDomain(IommuDomain)"/>).</summary>
+    internal Errno AttachDomain(IVfioDomain domain)
     {
         ArgumentNullException.ThrowIfNull(domain);
         if (IommuType is null)
@@ -248,7 +267,7 @@ public sealed partial class VfioContainer
 
     // Maps iova to the host frames behind the pinned pages at va, one physically contiguous run at a time (the
     // domain picks the largest leaves each run's alignment allows). All-or-nothing within this domain.
-    private Errno MapInto(IommuDomain domain, IovaRange iova, ulong va, DmaRecord record)
+    private Errno MapInto(IVfioDomain domain, IovaRange iova, ulong va, DmaRecord record)
     {
         Permissions perms = (record.Read ? Permissions.Read : Permissions.None) | (record.Write ? Permissions.Write : Permissions.None);
         ulong pos = iova.First;
@@ -304,7 +323,7 @@ public sealed partial class VfioContainer
     {
         if (record.PinnedVaddr is ulong va)
         {
-            foreach (IommuDomain d in _domains)
+            foreach (IVfioDomain d in _domains)
             {
                 d.UnmapAndFlush(iova);
             }
@@ -312,5 +331,21 @@ public sealed partial class VfioContainer
             Host.Unpin(IovaRange.FromStartSize(va, iova.Size));
             record.PinnedVaddr = null;
         }
+    }
+
+    // IommuDomain as type1 sees it.
+    private sealed class IommuDomainAdapter(IommuDomain domain) : IVfioDomain
+    {
+        public PageSizes PageSizes => domain.PageSizes;
+
+        public IovaRange Aperture => domain.Aperture;
+
+        public IReadOnlyList<IovaRange> Reserved => domain.Reserved;
+
+        public bool EnforcesCacheCoherency => domain.EnforcesCacheCoherency;
+
+        public PageTableStatus TryMap(IovaRange iova, ulong pa, Permissions permissions) => domain.TryMap(iova, pa, permissions);
+
+        public void UnmapAndFlush(IovaRange iova) => domain.UnmapAndFlush(iova);
     }
 }

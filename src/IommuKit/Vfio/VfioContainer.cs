@@ -98,18 +98,24 @@ public sealed partial class VfioContainer
     /// <summary>The valid IOVA ranges (<c>iova_list</c>): inclusive, ascending; empty means every IOVA is valid.</summary>
     public IReadOnlyList<IovaRange> ValidIovaRanges => _iovaList;
 
-    /// <summary>The number of records.</summary>
-    public int MappingCount => _dmas.Count;
+    /// <summary>The number of records (with the lost ones of <see cref="VfioKernelRules.LosesMappingsEndingAtTop"/>).</summary>
+    public int MappingCount => _dmas.Count + _lostDmas.Count;
 
-    /// <summary>The records, ascending by IOVA.</summary>
+    /// <summary>The records, ascending by IOVA (lost ones, which may overlap, after the others at the same IOVA).</summary>
     public IReadOnlyList<VfioDma> Mappings
     {
         get
         {
-            var list = new List<VfioDma>(_dmas.Count);
+            var list = new List<VfioDma>(MappingCount);
             foreach (RangeMapEntry<DmaRecord> e in _dmas)
             {
                 list.Add(e.Value.ToView(e.Range));
+            }
+
+            if (_lostDmas.Count > 0)
+            {
+                // OrderBy is stable: lost mappings follow the others at the same IOVA, in map order.
+                list = [.. list.Concat(_lostDmas.Select(l => l.Record.ToView(l.Iova))).OrderBy(d => d.Iova.First)];
             }
 
             return list;
@@ -194,8 +200,11 @@ public sealed partial class VfioContainer
 
         IovaRange iova = IovaRange.FromFirstLast(map.Iova, iovaLast);
 
-        // Step 7: overlap lookup (inclusive ends, so a mapping ending at 2^64-1 is found).
-        bool found = _dmas.TryGetFirstOverlapping(iova, out RangeMapEntry<DmaRecord> hit);
+        // Step 7: overlap lookup (inclusive ends, so a mapping ending at 2^64-1 is found; pre-fix kernels find
+        // nothing for a range ending there, and never see the lost mappings, which are not in _dmas).
+        bool lost = LosesMapping(iovaLast);
+        RangeMapEntry<DmaRecord> hit = default;
+        bool found = !lost && _dmas.TryGetFirstOverlapping(iova, out hit);
         if (setVaddr)
         {
             if (!found)
@@ -252,8 +261,16 @@ public sealed partial class VfioContainer
             record.Dirty = [];
         }
 
-        _dmas.Add(iova, record);
-        IndexVaddr(iova, record.Vaddr);
+        if (lost)
+        {
+            _lostDmas.Add((iova, record));
+        }
+        else
+        {
+            _dmas.Add(iova, record);
+            IndexVaddr(iova, record.Vaddr);
+        }
+
         _dmaAvail--;
         return Errno.Ok;
     }
@@ -360,8 +377,8 @@ public sealed partial class VfioContainer
             return Errno.EINVAL;
         }
 
-        // Step 9: the intersecting records, ascending.
-        List<RangeMapEntry<DmaRecord>> targets = _dmas.Overlapping(range).ToList();
+        // Step 9: the intersecting records, ascending (pre-fix kernels: none when the range ends at 2^64).
+        List<RangeMapEntry<DmaRecord>> targets = !all && LosesMapping(range.Last) ? [] : _dmas.Overlapping(range).ToList();
         if (!IsV2 && targets.Count > 0 && targets[0].Range.First < range.First)
         {
             // v1: a request starting inside a mapping succeeds with zero bytes and touches nothing.

@@ -61,13 +61,13 @@ public sealed class GoldenConformanceTests
         List<StepLine> steps = StepLine.ParseFile(File.ReadAllText(stepsPath));
         Dictionary<int, GoldenStep> byLine = g.Steps.Where(s => s.File == file).ToDictionary(s => s.Line);
         Assert.Equal(steps.Count, byLine.Count);
-        if (steps.Count > 0 && steps[0].Op == "backend" && !Type1Replayer.Supports(steps[0].Positional ?? ""))
+        if (steps.Count > 0 && steps[0].Op == "backend" && !StepReplayer.Supports(steps[0].Positional ?? ""))
         {
             result.Add("*");
             return result;
         }
 
-        var replayer = new Type1Replayer(g.Iommu, g.KernelRules);
+        StepReplayer replayer = StepReplayer.For(g);
         foreach (StepLine step in steps)
         {
             GoldenStep gold = byLine[step.Line];
