@@ -356,13 +356,45 @@ public sealed class Iotlb
 
     /// <summary>
     /// Drops every entry whose leaf overlaps <paramref name="range"/> (any size up to <see cref="IovaRange.Full"/>).
-    /// Costs one read per slot, whatever the size of the range. Returns the number dropped.
+    /// Costs the smaller of one read per slot (whatever the size of the range) and one set probe per leaf of each
+    /// cached size that the range touches (a small range, as after a 4K unmap, probes a set or two). Returns the
+    /// number dropped.
     /// </summary>
     public int Invalidate(IovaRange range)
     {
         _invalidations++;
-        _entriesExamined += _tags.Length;
         int dropped = 0;
+        ulong sizes = _sizeBitmap;
+        if (ProbeCost(range, sizes) < (ulong)_tags.Length)
+        {
+            // Probe each leaf of each cached size the range touches: the set is the leaf number's low bits.
+            while (sizes != 0)
+            {
+                int shift = BitOperations.TrailingZeroCount(sizes);
+                sizes &= sizes - 1;
+                for (ulong page = range.First >> shift; ; page++)
+                {
+                    int first = ((int)page & _setMask) * _ways; // < Entries <= 2^24
+                    _entriesExamined += _ways;
+                    int way = _tags.AsSpan(first, _ways).IndexOf((page << shift) | (uint)shift | ValidBit);
+                    if (way >= 0)
+                    {
+                        Drop(first + way);
+                        dropped++;
+                    }
+
+                    if (page == range.Last >> shift)
+                    {
+                        break; // compared before the increment: the last leaf may be the top of the space
+                    }
+                }
+            }
+
+            _invalidatedEntries += dropped;
+            return dropped;
+        }
+
+        _entriesExamined += _tags.Length;
         ulong[] tags = _tags;
         for (int slot = 0; slot < tags.Length && _count > 0; slot++)
         {
@@ -384,6 +416,23 @@ public sealed class Iotlb
 
         _invalidatedEntries += dropped;
         return dropped;
+    }
+
+    // Tags a per-leaf invalidation of range would read: ways per leaf of each cached size it touches. Saturates at
+    // ulong.MaxValue (leaves per size are at most 2^52; the sum of ways x leaves over up to 52 sizes may not fit).
+    private ulong ProbeCost(IovaRange range, ulong sizes)
+    {
+        ulong cost = 0;
+        while (sizes != 0)
+        {
+            int shift = BitOperations.TrailingZeroCount(sizes);
+            sizes &= sizes - 1;
+            ulong leaves = (range.Last >> shift) - (range.First >> shift) + 1; // <= 2^52: shift >= 12
+            ulong probe = leaves >= ulong.MaxValue / (ulong)_ways ? ulong.MaxValue : leaves * (ulong)_ways;
+            cost = probe >= ulong.MaxValue - cost ? ulong.MaxValue : cost + probe;
+        }
+
+        return cost;
     }
 
     /// <summary>Drops every entry whose leaf contains <paramref name="iova"/> (of any cached size). Returns the number dropped.</summary>

@@ -304,4 +304,69 @@ public class IotlbTests
             Assert.Equal(model.Sum(s => s.Count), tlb.Count);
         }, seed: "0N0XIzNsQ0O2");
     }
+
+    [Fact]
+    public void A_small_range_invalidation_probes_the_touched_sets_not_every_slot()
+    {
+        // 4K unmaps flush one page each: a per-leaf probe (ways tags per cached size) instead of a 512-slot scan.
+        var tlb = new Iotlb(IotlbGeometry.Default);
+        for (ulong i = 0; i < 64; i++)
+        {
+            tlb.Insert(Entry(i << 12));
+        }
+
+        tlb.Insert(Entry(0x4000_0000, Size2M));
+        tlb.ResetStats();
+
+        Assert.Equal(1, tlb.Invalidate(IovaRange.FromStartSize(5 << 12, Size4K)));
+        Assert.Equal(16L, tlb.Stats.EntriesExamined); // 8 ways for the 4K set + 8 for the 2M set
+        Assert.False(tlb.TryPeek(5 << 12, out _));
+        Assert.True(tlb.TryPeek(4 << 12, out _));
+        Assert.True(tlb.TryPeek(6 << 12, out _));
+
+        // A 4K range inside the 2M leaf drops the leaf (any overlap), also by probing.
+        tlb.ResetStats();
+        Assert.Equal(1, tlb.Invalidate(IovaRange.FromStartSize(0x4010_0000, Size4K)));
+        Assert.Equal(16L, tlb.Stats.EntriesExamined);
+        Assert.False(tlb.TryPeek(0x4000_0000, out _));
+        Assert.Equal(63, tlb.Count);
+    }
+
+    [Fact]
+    public void Probing_invalidation_of_the_top_page_of_the_space_ends_and_drops_it()
+    {
+        var tlb = new Iotlb(IotlbGeometry.Default);
+        ulong top = ulong.MaxValue - Size4K + 1;
+        tlb.Insert(Entry(top));
+        tlb.Insert(Entry(top - Size4K));
+        tlb.ResetStats();
+
+        Assert.Equal(1, tlb.Invalidate(IovaRange.FromFirstLast(top, ulong.MaxValue)));
+        Assert.Equal(8L, tlb.Stats.EntriesExamined);
+        Assert.False(tlb.TryPeek(ulong.MaxValue, out _));
+        Assert.True(tlb.TryPeek(top - 1, out _));
+    }
+
+    [Fact]
+    public void Probing_and_scanning_invalidation_drop_exactly_the_overlapping_leaves()
+    {
+        // Model: whatever path Invalidate takes, what stays is exactly the entries whose leaf misses the range.
+        ulong[] sizes = [Size4K, Size2M, Size1G];
+        Gen.Select(Gen.Select(Gen.Int[0, 2], Gen.ULong[0, 40]).Array[1, 40], Gen.ULong[0, 40 << 9], Gen.ULong[1, 24]) // up to ~14 pages probe, more scan
+            .Sample((entries, firstPage, pages) =>
+            {
+                var tlb = new Iotlb(new IotlbGeometry(64, 4));
+                foreach ((int k, ulong n) in entries)
+                {
+                    tlb.Insert(Entry(n * sizes[k] * (k == 0 ? 37UL : 1UL) % (1UL << 40) & ~(sizes[k] - 1), sizes[k]));
+                }
+
+                IotlbEntry[] before = tlb.ToArray();
+                IovaRange range = IovaRange.FromStartSize(firstPage << 12, pages << 12);
+                int dropped = tlb.Invalidate(range);
+                IotlbEntry[] expected = [.. before.Where(e => e.IovaBase + (e.LeafSize - 1) < range.First || e.IovaBase > range.Last)];
+                Assert.Equal(before.Length - expected.Length, dropped);
+                Assert.Equal(expected.OrderBy(e => e.IovaBase).ThenBy(e => e.LeafSize), tlb.ToArray().OrderBy(e => e.IovaBase).ThenBy(e => e.LeafSize));
+            }, seed: "0N0XIzNsQ0O2");
+    }
 }
