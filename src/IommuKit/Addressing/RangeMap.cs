@@ -35,6 +35,7 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
     private ulong[] _chunkFirsts = [];
     private int _chunkCount;
     private int _count;
+    private Chunk? _spare; // the last chunk that emptied, kept so a map going 0 -> 1 -> 0 entries allocates nothing
     private long _version;
 
     // The gap index: a max segment tree over chunk gap keys, leaves at [_gapLeaves, 2 * _gapLeaves); null until the
@@ -321,7 +322,8 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         _count++;
         if (_chunkCount == 0)
         {
-            var c = new Chunk();
+            Chunk c = _spare ?? new Chunk();
+            _spare = null;
             c.Insert(0, range, value);
             InsertChunkAt(0, c);
             return;
@@ -383,6 +385,11 @@ public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
 
     private void RemoveChunkAt(int index)
     {
+        if (_chunks[index].Count == 0)
+        {
+            _spare = _chunks[index]; // emptied by RemoveAt, which clears the values it drops
+        }
+
         int move = _chunkCount - index - 1;
         Array.Copy(_chunks, index + 1, _chunks, index, move);
         Array.Copy(_chunkFirsts, index + 1, _chunkFirsts, index, move);

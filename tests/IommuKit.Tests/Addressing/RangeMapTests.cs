@@ -135,4 +135,26 @@ public class RangeMapTests
                 }
             }, iter: 200, seed: "0N0XIzNsQ0O2");
     }
+
+    [Fact]
+    public void A_map_going_from_empty_to_one_entry_and_back_allocates_nothing_once_warm()
+    {
+        // A container mapping and unmapping one page over and over (the type1 round trip) must not allocate a fresh
+        // chunk each time the map becomes non-empty: the emptied chunk is kept and reused.
+        var map = new RangeMap<int>();
+        IovaRange page = IovaRange.FromStartSize(0x1_0000_0000, 0x1000);
+        map.Add(page, 1);
+        Assert.True(map.Remove(page));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            map.Add(page, i);
+            Assert.True(map.TryFind(0x1_0000_0fff, out RangeMapEntry<int> e) && e.Value == i);
+            Assert.True(map.Remove(page));
+            Assert.False(map.TryFind(0x1_0000_0000, out _));
+        }
+
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        Assert.Equal(0, map.Count);
+    }
 }
