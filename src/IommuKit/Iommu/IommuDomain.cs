@@ -366,7 +366,7 @@ public sealed class IommuDomain
         Iotlb.Invalidate(range);
         if (_unflushed.Count != 0)
         {
-            _unflushed.RemoveAll(u => range.Contains(u.Range));
+            ForgetUnflushedInside(range);
         }
 
         EndWrite();
@@ -390,12 +390,15 @@ public sealed class IommuDomain
         {
             // Any entry covering an address of this smallest page contains iova too, so it is gone.
             ulong smallest = PageSizes.Smallest;
-            IovaRange page = IovaRange.FromStartSize(iova & ~(smallest - 1), smallest);
-            _unflushed.RemoveAll(u => page.Contains(u.Range));
+            ForgetUnflushedInside(IovaRange.FromStartSize(iova & ~(smallest - 1), smallest));
         }
 
         EndWrite();
     }
+
+    // Called with _lock held. Drops the unflushed-unmap records a flush of range made harmless. A method of its own so
+    // the lambda's closure is allocated only when there are records (a captured parameter allocates at entry).
+    private void ForgetUnflushedInside(IovaRange range) => _unflushed.RemoveAll(u => range.Contains(u.Range));
 
     // Called with _lock held (writers are serialised, so a plain read of _sequence is the current value).
     // Sequence counts may nest (a flush inside an unmap): only the outermost pair changes the sequence.
