@@ -116,7 +116,7 @@ public static class BenchCommand
 
         console.Write(table);
         int met = rows.Count(r => r.Met);
-        console.MarkupLine($"{met} of {rows.Count} targets met; size {size}, {(full ? "full" : "quick")} run, best of the rounds (wall clock, Stopwatch).");
+        console.MarkupLine($"{met} of {rows.Count} targets met; size {size}, {(full ? "full" : "quick")} run, best of the rounds ({BenchSuite.ClockName} time).");
         console.MarkupLine("For steady numbers use BenchmarkDotNet: [grey]dotnet run -c Release --project bench/IommuKit.Benchmarks -- --filter '*' --job short[/]");
     }
 
@@ -128,6 +128,7 @@ public static class BenchCommand
             writer.WriteStartObject();
             writer.WriteNumber("size", size);
             writer.WriteString("mode", full ? "full" : "quick");
+            writer.WriteString("clock", BenchSuite.ClockName);
             writer.WriteStartArray("rows");
             foreach (BenchResult r in rows)
             {
