@@ -37,6 +37,8 @@ public sealed class HostMemory
 
     private readonly RangeMap<RegionData> _regions = new();
     private readonly RangeMap<int> _pins = new();
+    private readonly List<RangeMapEntry<int>> _scratchOld = []; // Adjust/Coalesce working lists, reused: no allocation per pin
+    private readonly List<RangeMapEntry<int>> _scratchAdded = [];
     private UInt128 _nextPa = PhysicalBase;
     private ulong _pinnedPages;
     private ulong _totalPins;
@@ -250,8 +252,9 @@ public sealed class HostMemory
     // Adds delta (+1 or -1) to every page of range. For -1 the caller has checked every page has a count >= 1.
     private void Adjust(IovaRange range, int delta)
     {
-        List<RangeMapEntry<int>> old = _pins.Overlapping(range).ToList();
-        var added = new List<RangeMapEntry<int>>();
+        List<RangeMapEntry<int>> old = Collect(range);
+        List<RangeMapEntry<int>> added = _scratchAdded;
+        added.Clear();
         ulong next = range.First;
         bool done = false;
         foreach (RangeMapEntry<int> e in old)
@@ -332,11 +335,23 @@ public sealed class HostMemory
     }
 
     // Merges adjacent segments of equal count in and next to range.
+    // The pin segments overlapping range, in order, in the reused _scratchOld list (valid until the next call).
+    private List<RangeMapEntry<int>> Collect(IovaRange range)
+    {
+        _scratchOld.Clear();
+        foreach (RangeMapEntry<int> e in _pins.Overlapping(range))
+        {
+            _scratchOld.Add(e);
+        }
+
+        return _scratchOld;
+    }
+
     private void Coalesce(IovaRange range)
     {
         ulong first = range.First == 0 ? 0 : range.First - 1;
         ulong last = range.Last == ulong.MaxValue ? ulong.MaxValue : range.Last + 1;
-        List<RangeMapEntry<int>> near = _pins.Overlapping(IovaRange.FromFirstLast(first, last)).ToList();
+        List<RangeMapEntry<int>> near = Collect(IovaRange.FromFirstLast(first, last));
         int i = 0;
         while (i < near.Count)
         {
