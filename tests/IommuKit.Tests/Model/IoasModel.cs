@@ -34,10 +34,19 @@ internal sealed class IoasModel
 
     private Space? Find(uint id) => Spaces.FirstOrDefault(s => s.Id == id);
 
+    // §2.1 ABI struct sizes (u32 fields then u64 fields): MAP 4*4+3*8, UNMAP 2*4+2*8, COPY 4*4+3*8, IOVA_RANGES 4*4+2*8,
+    // ALLOW_IOVAS 4*4+8. The mandatory fields end with the struct for all five.
+    public const uint MapSize = 40, UnmapSize = 24, CopySize = 40, IovaRangesSize = 32, AllowIovasSize = 24;
+
+    // §2.1 generic rules, before the command runs: a size below the mandatory fields is EINVAL; a larger struct is
+    // accepted only when the extra bytes are zero (E2BIG otherwise).
+    public static Errno Header(uint size, bool trailingNonZero, uint structSize) =>
+        size < structSize ? Errno.EINVAL : size > structSize && trailingNonZero ? Errno.E2BIG : Errno.Ok;
+
     // §2.3, checks in order. Returns the errno and, on success, the IOVA written back.
-    public (Errno Errno, ulong Iova) Map(uint id, uint flags, ulong userVa, ulong length, ulong iova)
+    public (Errno Errno, ulong Iova) Map(uint id, uint flags, ulong userVa, ulong length, ulong iova, uint reserved = 0)
     {
-        if ((flags & ~7u) != 0)
+        if ((flags & ~7u) != 0 || reserved != 0)
         {
             return (Errno.EOPNOTSUPP, 0);
         }
@@ -338,8 +347,13 @@ internal sealed class IoasModel
     }
 
     // §2.7, checks in order.
-    public Errno AllowIovas(uint id, IReadOnlyList<(ulong Start, ulong Last)> ranges)
+    public Errno AllowIovas(uint id, IReadOnlyList<(ulong Start, ulong Last)> ranges, uint reserved = 0)
     {
+        if (reserved != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
         Space? s = Find(id);
         if (s is null)
         {
@@ -385,8 +399,13 @@ internal sealed class IoasModel
     }
 
     // §2.6: the holes of the reserved ranges over [0, U64_MAX]; EMSGSIZE when the capacity is too small.
-    public (Errno Errno, List<(UInt128 First, UInt128 Last)> Ranges, ulong Alignment) IovaRanges(uint id, uint capacity)
+    public (Errno Errno, List<(UInt128 First, UInt128 Last)> Ranges, ulong Alignment) IovaRanges(uint id, uint capacity, uint reserved = 0)
     {
+        if (reserved != 0)
+        {
+            return (Errno.EOPNOTSUPP, [], 0);
+        }
+
         Space? s = Find(id);
         if (s is null)
         {
