@@ -84,7 +84,9 @@ internal sealed class IoasModel
         return MapPieces(s, pieces, length, iova, flags, userVa);
     }
 
-    // §2.8, checks in order.
+    // §2.8, checks in order. The reference lists the flags and overflow checks without an order; pinned from the
+    // kernel (drivers/iommu/iommufd/ioas.c, iommufd_ioas_copy): unknown flags (EOPNOTSUPP) before the >= ULONG_MAX
+    // checks (EOVERFLOW), then no access (EINVAL), the source id, iopt_get_pages, and only then the destination id.
     public (Errno Errno, ulong Iova) Copy(uint dstId, uint srcId, uint flags, ulong srcIova, ulong length, ulong dstIova)
     {
         if ((flags & ~7u) != 0)
@@ -221,7 +223,9 @@ internal sealed class IoasModel
         return (Errno.Ok, (ulong)dst);
     }
 
-    // §2.4, as the pseudo-code there: first fit at the lowest address.
+    // §2.4, as the pseudo-code there: first fit at the lowest address. Pinned from the kernel (io_pagetable.c,
+    // iopt_alloc_iova): the THP cap is applied before the "below the IOAS alignment" EINVAL, and the hole search runs
+    // over [aligned span start, span last] of each merged allowed span.
     private (Errno Errno, UInt128 Iova) Allocate(Space s, ulong uptr, UInt128 length)
     {
         UInt128 pageOffset = uptr % Page;
@@ -291,7 +295,8 @@ internal sealed class IoasModel
         return true;
     }
 
-    // §2.5, checks in order. Returns the errno and, on success, the u64 length written back.
+    // §2.5, checks in order (the IOAS id is looked up first: iommufd_ioas_unmap). Returns the errno and, on success,
+    // the u64 length written back.
     public (Errno Errno, ulong Length) Unmap(uint id, ulong iova, ulong length)
     {
         Space? s = Find(id);
