@@ -34,10 +34,19 @@ internal sealed class IoasModel
 
     private Space? Find(uint id) => Spaces.FirstOrDefault(s => s.Id == id);
 
+    // §2.1 ABI struct sizes (u32 fields then u64 fields): MAP 4*4+3*8, UNMAP 2*4+2*8, COPY 4*4+3*8, IOVA_RANGES 4*4+2*8,
+    // ALLOW_IOVAS 4*4+8. The mandatory fields end with the struct for all five.
+    public const uint MapSize = 40, UnmapSize = 24, CopySize = 40, IovaRangesSize = 32, AllowIovasSize = 24;
+
+    // §2.1 generic rules, before the command runs: a size below the mandatory fields is EINVAL; a larger struct is
+    // accepted only when the extra bytes are zero (E2BIG otherwise).
+    public static Errno Header(uint size, bool trailingNonZero, uint structSize) =>
+        size < structSize ? Errno.EINVAL : size > structSize && trailingNonZero ? Errno.E2BIG : Errno.Ok;
+
     // §2.3, checks in order. Returns the errno and, on success, the IOVA written back.
-    public (Errno Errno, ulong Iova) Map(uint id, uint flags, ulong userVa, ulong length, ulong iova)
+    public (Errno Errno, ulong Iova) Map(uint id, uint flags, ulong userVa, ulong length, ulong iova, uint reserved = 0)
     {
-        if ((flags & ~7u) != 0)
+        if ((flags & ~7u) != 0 || reserved != 0)
         {
             return (Errno.EOPNOTSUPP, 0);
         }
@@ -75,7 +84,9 @@ internal sealed class IoasModel
         return MapPieces(s, pieces, length, iova, flags, userVa);
     }
 
-    // §2.8, checks in order.
+    // §2.8, checks in order. The reference lists the flags and overflow checks without an order; pinned from the
+    // kernel (drivers/iommu/iommufd/ioas.c, iommufd_ioas_copy): unknown flags (EOPNOTSUPP) before the >= ULONG_MAX
+    // checks (EOVERFLOW), then no access (EINVAL), the source id, iopt_get_pages, and only then the destination id.
     public (Errno Errno, ulong Iova) Copy(uint dstId, uint srcId, uint flags, ulong srcIova, ulong length, ulong dstIova)
     {
         if ((flags & ~7u) != 0)
@@ -212,7 +223,9 @@ internal sealed class IoasModel
         return (Errno.Ok, (ulong)dst);
     }
 
-    // §2.4, as the pseudo-code there: first fit at the lowest address.
+    // §2.4, as the pseudo-code there: first fit at the lowest address. Pinned from the kernel (io_pagetable.c,
+    // iopt_alloc_iova): the THP cap is applied before the "below the IOAS alignment" EINVAL, and the hole search runs
+    // over [aligned span start, span last] of each merged allowed span.
     private (Errno Errno, UInt128 Iova) Allocate(Space s, ulong uptr, UInt128 length)
     {
         UInt128 pageOffset = uptr % Page;
@@ -282,7 +295,8 @@ internal sealed class IoasModel
         return true;
     }
 
-    // §2.5, checks in order. Returns the errno and, on success, the u64 length written back.
+    // §2.5, checks in order (the IOAS id is looked up first: iommufd_ioas_unmap). Returns the errno and, on success,
+    // the u64 length written back.
     public (Errno Errno, ulong Length) Unmap(uint id, ulong iova, ulong length)
     {
         Space? s = Find(id);
@@ -338,8 +352,13 @@ internal sealed class IoasModel
     }
 
     // §2.7, checks in order.
-    public Errno AllowIovas(uint id, IReadOnlyList<(ulong Start, ulong Last)> ranges)
+    public Errno AllowIovas(uint id, IReadOnlyList<(ulong Start, ulong Last)> ranges, uint reserved = 0)
     {
+        if (reserved != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
         Space? s = Find(id);
         if (s is null)
         {
@@ -385,8 +404,13 @@ internal sealed class IoasModel
     }
 
     // §2.6: the holes of the reserved ranges over [0, U64_MAX]; EMSGSIZE when the capacity is too small.
-    public (Errno Errno, List<(UInt128 First, UInt128 Last)> Ranges, ulong Alignment) IovaRanges(uint id, uint capacity)
+    public (Errno Errno, List<(UInt128 First, UInt128 Last)> Ranges, ulong Alignment) IovaRanges(uint id, uint capacity, uint reserved = 0)
     {
+        if (reserved != 0)
+        {
+            return (Errno.EOPNOTSUPP, [], 0);
+        }
+
         Space? s = Find(id);
         if (s is null)
         {

@@ -156,12 +156,26 @@ internal static class IoasModelRunner
     // The concrete call an operation makes (shared by the live step and the scenario rendering). Ranges: ALLOW_IOVAS's
     // list; First/Last: the native range or the reserved range; Argsz: the compat calls' argsz.
     internal sealed record Call(Kind Kind, uint Id, uint DstId, uint Flags, ulong Iova, ulong Length, ulong UserVa,
-        (ulong Start, ulong Last)[] Ranges, ulong First, ulong Last, uint Argsz);
+        (ulong Start, ulong Last)[] Ranges, ulong First, ulong Last, uint Argsz)
+    {
+        // The raw ioctl header variant for K = 7 (IOAS ioctls): 0 short size, 1 longer with non-zero trailing bytes,
+        // 2 longer with zero trailing bytes, 3 non-zero __reserved (MAP, IOVA_RANGES, ALLOW_IOVAS); -1 a normal call.
+        public int Raw { get; init; } = -1;
+
+        public uint Size(uint structSize) => Raw switch { 0 => structSize - 8, 1 or 2 => structSize + 8, _ => structSize };
+
+        public bool Trailing => Raw == 1;
+
+        public uint Reserved => Raw == 3 ? 1u : 0u;
+    }
 
     internal static Call Derive(Op op)
     {
         uint id = IoasId(op), safeId = id is 1 or 2 ? id : 1;
-        var call = new Call(op.Kind, id, id, op.Flags, op.A, op.B, op.C, [], 0, 0, 0);
+        var call = new Call(op.Kind, id, id, op.Flags, op.A, op.B, op.C, [], 0, 0, 0)
+        {
+            Raw = op.K == 7 && op.Kind is Kind.Map or Kind.Unmap or Kind.Copy or Kind.IovaRanges or Kind.Allow ? (int)(op.C % 4) : -1,
+        };
         switch (op.Kind)
         {
             case Kind.Map:
@@ -229,8 +243,19 @@ internal static class IoasModelRunner
         {
             case Kind.Map:
                 {
-                    (Errno expected, ulong iova) = model.Map(c.Id, c.Flags, c.UserVa, c.Length, c.Iova);
-                    var cmd = new IommuIoasMap { IoasId = c.Id, Flags = (IoasMapFlags)c.Flags, UserVa = c.UserVa, Length = c.Length, Iova = c.Iova };
+                    (Errno expected, ulong iova) = IoasModel.Header(c.Size(IoasModel.MapSize), c.Trailing, IoasModel.MapSize) is var h && h != Errno.Ok
+                        ? (h, 0) : model.Map(c.Id, c.Flags, c.UserVa, c.Length, c.Iova, c.Reserved);
+                    var cmd = new IommuIoasMap
+                    {
+                        Size = c.Size(IoasModel.MapSize),
+                        TrailingNonZero = c.Trailing,
+                        Reserved = c.Reserved,
+                        IoasId = c.Id,
+                        Flags = (IoasMapFlags)c.Flags,
+                        UserVa = c.UserVa,
+                        Length = c.Length,
+                        Iova = c.Iova,
+                    };
                     Errno actual = fd.IoasMap(ref cmd);
                     Count("map", actual);
                     Check(expected == actual, $"{where}: map errno {actual}, model {expected}");
@@ -240,8 +265,9 @@ internal static class IoasModelRunner
 
             case Kind.Unmap:
                 {
-                    (Errno expected, ulong bytes) = model.Unmap(c.Id, c.Iova, c.Length);
-                    var cmd = new IommuIoasUnmap { IoasId = c.Id, Iova = c.Iova, Length = c.Length };
+                    (Errno expected, ulong bytes) = IoasModel.Header(c.Size(IoasModel.UnmapSize), c.Trailing, IoasModel.UnmapSize) is var h && h != Errno.Ok
+                        ? (h, 0) : model.Unmap(c.Id, c.Iova, c.Length);
+                    var cmd = new IommuIoasUnmap { Size = c.Size(IoasModel.UnmapSize), TrailingNonZero = c.Trailing, IoasId = c.Id, Iova = c.Iova, Length = c.Length };
                     Errno actual = fd.IoasUnmap(ref cmd);
                     Count("unmap", actual);
                     Check(expected == actual, $"{where}: unmap errno {actual}, model {expected}");
@@ -251,9 +277,12 @@ internal static class IoasModelRunner
 
             case Kind.Copy:
                 {
-                    (Errno expected, ulong iova) = model.Copy(c.DstId, c.Id, c.Flags, c.Iova, c.Length, c.UserVa);
+                    (Errno expected, ulong iova) = IoasModel.Header(c.Size(IoasModel.CopySize), c.Trailing, IoasModel.CopySize) is var h && h != Errno.Ok
+                        ? (h, 0) : model.Copy(c.DstId, c.Id, c.Flags, c.Iova, c.Length, c.UserVa);
                     var cmd = new IommuIoasCopy
                     {
+                        Size = c.Size(IoasModel.CopySize),
+                        TrailingNonZero = c.Trailing,
                         SrcIoasId = c.Id,
                         DstIoasId = c.DstId,
                         Flags = (IoasMapFlags)c.Flags,
@@ -270,9 +299,13 @@ internal static class IoasModelRunner
 
             case Kind.Allow:
                 {
-                    Errno expected = model.AllowIovas(c.Id, c.Ranges);
+                    Errno expected = IoasModel.Header(c.Size(IoasModel.AllowIovasSize), c.Trailing, IoasModel.AllowIovasSize) is var h && h != Errno.Ok
+                        ? h : model.AllowIovas(c.Id, c.Ranges, c.Reserved);
                     var cmd = new IommuIoasAllowIovas
                     {
+                        Size = c.Size(IoasModel.AllowIovasSize),
+                        TrailingNonZero = c.Trailing,
+                        Reserved = c.Reserved,
                         IoasId = c.Id,
                         NumIovas = (uint)c.Ranges.Length,
                         AllowedIovas = [.. c.Ranges.Select(r => new IommuIovaRange(r.Start, r.Last))],
@@ -295,8 +328,18 @@ internal static class IoasModelRunner
             case Kind.IovaRanges:
                 {
                     uint capacity = (uint)c.Length;
-                    (Errno expected, List<(UInt128 First, UInt128 Last)> ranges, ulong alignment) = model.IovaRanges(c.Id, capacity);
-                    var cmd = new IommuIoasIovaRanges { IoasId = c.Id, NumIovas = capacity, AllowedIovas = new IommuIovaRange[capacity] };
+                    (Errno expected, List<(UInt128 First, UInt128 Last)> ranges, ulong alignment) =
+                        IoasModel.Header(c.Size(IoasModel.IovaRangesSize), c.Trailing, IoasModel.IovaRangesSize) is var h && h != Errno.Ok
+                            ? (h, [], 0) : model.IovaRanges(c.Id, capacity, c.Reserved);
+                    var cmd = new IommuIoasIovaRanges
+                    {
+                        Size = c.Size(IoasModel.IovaRangesSize),
+                        TrailingNonZero = c.Trailing,
+                        Reserved = c.Reserved,
+                        IoasId = c.Id,
+                        NumIovas = capacity,
+                        AllowedIovas = new IommuIovaRange[capacity],
+                    };
                     Errno actual = fd.IoasIovaRanges(ref cmd);
                     Count("iova-ranges", actual);
                     Check(expected == actual, $"{where}: iova-ranges errno {actual}, model {expected}");
@@ -401,8 +444,10 @@ internal static class IoasModelRunner
             Op op = Resolve(raw, model);
             Call c = Derive(op);
             string before = Snapshot(model.Spaces[0]);
+            bool rawFails = c.Raw is 0 or 1 || (c.Raw == 3 && c.Kind is Kind.Map or Kind.IovaRanges or Kind.Allow);
             string? line = c.Kind switch
             {
+                _ when rawFails => Line(false, "", ""), // a bad header: EINVAL / E2BIG / EOPNOTSUPP, nothing changes
                 Kind.Map => Line(c.Id == 1 && (c.Flags & ~7u) == 0,
                     $"ioas-map, iova: {H(c.Iova)}, length: {H(c.Length)}, user-va: {H(c.UserVa)}, flags: [{IoasFlags(c.Flags)}]",
                     model.Map(c.Id, c.Flags, c.UserVa, c.Length, c.Iova) is var (e, iova) && e == Errno.Ok ? $"{{ result: ok, iova: {H(iova)} }}" : $"{e}"),
