@@ -234,7 +234,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
         // The range is inside the width (< 2^57), so its size fits a ulong and the first chunk's size is exact.
         ulong bytes = range.Last - range.First + 1;
-        ulong size = LeafSizes.LargestFor(range.First, pa, bytes);
+        ulong size = LargestLeaf(range.First, pa, bytes);
         int sizeBits = BitOperations.TrailingZeroCount(size);
         int leafLevel = PageTableLayout.LevelOfLeafSize(size);
         int index = PageTableLayout.EntryIndex(range.First, leafLevel);
@@ -506,6 +506,26 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
         Counters.AddWritten(count);
         PresentCount(tablePa) += (short)added;
+    }
+
+    /// <summary>
+    /// <see cref="PageSizes.LargestFor"/> for a length known to fit a ulong (ranges inside the width): the largest leaf
+    /// size that divides both addresses and is at most <paramref name="bytes"/> (>= the smallest size, so never 0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong LargestLeaf(ulong iova, ulong pa, ulong bytes)
+    {
+        ulong candidates = LeafSizes.Bitmap;
+        ulong addressBits = iova | pa;
+        if (addressBits != 0)
+        {
+            ulong alignment = addressBits & (~addressBits + 1);
+            candidates &= alignment | (alignment - 1); // sizes <= the lowest set bit; no shift, so no overflow
+        }
+
+        ulong top = 1UL << (63 - BitOperations.LeadingZeroCount(bytes)); // bytes >= 1
+        candidates &= top | (top - 1);
+        return 1UL << (63 - BitOperations.LeadingZeroCount(candidates));
     }
 
     /// <summary>
