@@ -379,6 +379,12 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             Counters.AddWalk(TFormat.Levels, TFormat.Levels - 1 + (i1 - i0 + 1));
             path[1] = tablePa;
             ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, i0), i1 - i0 + 1), ref tally);
+            if (PresentCount(tablePa) > 0)
+            {
+                // The common case: the leaf table still holds entries, so no table on the path is empty.
+                result = new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, 0, 0);
+                return true;
+            }
         }
         else
         {
@@ -891,7 +897,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
     private struct UnmapTally
     {
-        public UInt128 Bytes;
+        public ulong Bytes; // what was mapped inside the width, below 2^57: a ulong holds it
         public int Leaves;
         public int Splits;
         public int TablesFreed;
