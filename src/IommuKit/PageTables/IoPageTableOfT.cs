@@ -234,7 +234,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
         // The range is inside the width (< 2^57), so its size fits a ulong and the first chunk's size is exact.
         ulong bytes = range.Last - range.First + 1;
-        ulong size = LeafSizes.LargestFor(range.First, pa, bytes);
+        ulong size = LargestLeaf(range.First, pa, bytes);
         int sizeBits = BitOperations.TrailingZeroCount(size);
         int leafLevel = PageTableLayout.LevelOfLeafSize(size);
         int index = PageTableLayout.EntryIndex(range.First, leafLevel);
@@ -379,6 +379,12 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             Counters.AddWalk(TFormat.Levels, TFormat.Levels - 1 + (i1 - i0 + 1));
             path[1] = tablePa;
             ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, i0), i1 - i0 + 1), ref tally);
+            if (PresentCount(tablePa) > 0)
+            {
+                // The common case: the leaf table still holds entries, so no table on the path is empty.
+                result = new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, 0, 0);
+                return true;
+            }
         }
         else
         {
@@ -506,6 +512,26 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
         Counters.AddWritten(count);
         PresentCount(tablePa) += (short)added;
+    }
+
+    /// <summary>
+    /// <see cref="PageSizes.LargestFor"/> for a length known to fit a ulong (ranges inside the width): the largest leaf
+    /// size that divides both addresses and is at most <paramref name="bytes"/> (>= the smallest size, so never 0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong LargestLeaf(ulong iova, ulong pa, ulong bytes)
+    {
+        ulong candidates = LeafSizes.Bitmap;
+        ulong addressBits = iova | pa;
+        if (addressBits != 0)
+        {
+            ulong alignment = addressBits & (~addressBits + 1);
+            candidates &= alignment | (alignment - 1); // sizes <= the lowest set bit; no shift, so no overflow
+        }
+
+        ulong top = 1UL << (63 - BitOperations.LeadingZeroCount(bytes)); // bytes >= 1
+        candidates &= top | (top - 1);
+        return 1UL << (63 - BitOperations.LeadingZeroCount(candidates));
     }
 
     /// <summary>
@@ -871,7 +897,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
     private struct UnmapTally
     {
-        public UInt128 Bytes;
+        public ulong Bytes; // what was mapped inside the width, below 2^57: a ulong holds it
         public int Leaves;
         public int Splits;
         public int TablesFreed;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace IommuKit.PageTables;
 
 /// <summary>
@@ -23,17 +25,23 @@ public sealed class PageTableCounters
         TablePagesTouched = 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AddRead() => EntriesRead++;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AddRead(int n) => EntriesRead += n;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AddWritten() => EntriesWritten++;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AddWritten(int n) => EntriesWritten += n;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AddTable() => TablePagesTouched++;
 
     /// <summary>One walk's worth in two adds: <paramref name="tables"/> table pages entered, <paramref name="reads"/> entries read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AddWalk(int tables, int reads)
     {
         TablePagesTouched += tables;

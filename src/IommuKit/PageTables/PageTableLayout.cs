@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace IommuKit.PageTables;
 
 /// <summary>
@@ -42,15 +44,19 @@ public static class PageTableLayout
     public const int MaxLeafLevel = 3;
 
     /// <summary>The IOVA shift of an entry at <paramref name="level"/> (1-based): 12, 21, 30, 39, 48.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Shift(int level) => PageBits + (LevelBits * (level - 1));
 
     /// <summary>The bytes one entry at <paramref name="level"/> maps: 4K, 2M, 1G, 512G, 256T.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong EntrySpan(int level) => 1UL << Shift(level);
 
     /// <summary>The index of <paramref name="iova"/> in a table at <paramref name="level"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EntryIndex(ulong iova, int level) => (int)((iova >> Shift(level)) & IndexMask);
 
     /// <summary>The level whose leaves are <paramref name="leafSize"/> bytes (4K → 1, 2M → 2, 1G → 3); 0 if none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int LevelOfLeafSize(ulong leafSize) => leafSize switch
     {
         1UL << PageBits => 1,

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace IommuKit.PageTables;
@@ -12,6 +13,7 @@ namespace IommuKit.PageTables;
 [StructLayout(LayoutKind.Auto)]
 public readonly struct PageTranslation : IEquatable<PageTranslation>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal PageTranslation(PageWalkStatus status, ulong pa, ulong leafSize, int level, Permissions permissions)
     {
         Status = status;

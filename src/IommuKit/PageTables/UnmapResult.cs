@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace IommuKit.PageTables;
@@ -6,6 +7,7 @@ namespace IommuKit.PageTables;
 [StructLayout(LayoutKind.Auto)]
 public readonly struct UnmapResult : IEquatable<UnmapResult>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal UnmapResult(PageTableStatus status, UInt128 bytesUnmapped, int leavesCleared, int hugeLeavesSplit, int tablesFreed)
     {
         Status = status;
