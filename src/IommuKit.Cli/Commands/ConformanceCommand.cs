@@ -138,6 +138,12 @@ public static class ConformanceCommand
             return CliApp.ExitInvalid;
         }
 
+        if (IommuModel.FromName(golden.Iommu) is null)
+        {
+            error.WriteLine($"error: {goldenFile.Name}: unknown IOMMU model '{golden.Iommu}'; known: intel, intel48, amd, virtio");
+            return CliApp.ExitInvalid;
+        }
+
         string dir = stepsDir?.FullName ?? Path.Combine(goldenFile.DirectoryName!, "..", "linux-vm", "steps");
         IAnsiConsole console = PageTableTreeRenderer.CreateConsole(output);
         console.MarkupLine($"[bold]{Markup.Escape(golden.Kernel)}-{Markup.Escape(golden.Iommu)}[/] ({Markup.Escape(golden.Release)}) vs IommuKit with kernel profile [bold]{rules.Name}[/]");

@@ -61,7 +61,13 @@ public static class ScenarioStepExporter
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# exported by `iommukit conformance export` from {Path.GetFileName(document.File)}");
         text.Append(document.Name is null ? "\n" : $": {document.Name}\n");
-        text.Append(CultureInfo.InvariantCulture, $"# scenario: kind {container.Kind}, domain {(container.Domain ? "on" : "off")}, kernel {container.Kernel}\n");
+        string kernel = container.Kernel switch
+        {
+            KernelVersion.V6_12 => "6.12",
+            KernelVersion.V6_1 => "6.1",
+            _ => "newest",
+        };
+        text.Append(CultureInfo.InvariantCulture, $"# scenario: kind {container.Kind}, domain {(container.Domain ? "on" : "off")}, kernel {kernel}\n");
         if (!container.Domain && backend.StartsWith("type1", StringComparison.Ordinal))
         {
             text.Append("# note: the scenario has no IOMMU domain; the VM's type1 container always has the device's domain (pinning, aperture)\n");

@@ -44,6 +44,18 @@ public sealed class ConformanceCommandTests
         Assert.Equal(CliApp.ExitInvalid, Run("conformance").Exit);
         string golden = Path.Combine(KnownDivergences.RepoRoot, "conformance", "golden", "deb612-intel.json");
         Assert.Equal(CliApp.ExitInvalid, Run("conformance", "--golden", golden, "--kernel-profile", "5.15").Exit);
+        string odd = Path.Combine(Path.GetTempPath(), "iommukit-golden-" + Guid.NewGuid().ToString("N") + ".json");
+        try
+        {
+            File.WriteAllText(odd, File.ReadAllText(golden).Replace("\"iommu\": \"intel\"", "\"iommu\": \"smmu\"", StringComparison.Ordinal));
+            (int exit2, _, string error2) = Run("conformance", "--golden", odd);
+            Assert.Equal(CliApp.ExitInvalid, exit2);
+            Assert.Contains("unknown IOMMU model 'smmu'", error2, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(odd);
+        }
     }
 
     private static string Scenario(string name) => Path.Combine(KnownDivergences.RepoRoot, "scenarios", "linux", name);
