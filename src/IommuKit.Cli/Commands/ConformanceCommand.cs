@@ -3,6 +3,8 @@ using IommuKit.Cli.Rendering;
 using IommuKit.Conformance;
 using IommuKit.Vfio;
 using Spectre.Console;
+using ScenarioException = IommuKit.Scenarios.ScenarioException;
+using ScenarioParser = IommuKit.Scenarios.ScenarioParser;
 
 namespace IommuKit.Cli.Commands;
 
@@ -34,7 +36,82 @@ public static class ConformanceCommand
         command.Options.Add(onlyDiff);
         command.Options.Add(boot);
         command.SetAction(parse => Run(parse, parse.GetValue(golden), parse.GetValue(steps), parse.GetValue(profile), parse.GetValue(onlyDiff), parse.GetValue(boot)));
+        command.Subcommands.Add(CreateExport());
         return command;
+    }
+
+    // iommukit conformance export FILE... [--out DIR]
+    private static Command CreateExport()
+    {
+        var files = new Argument<string[]>("files")
+        {
+            Description = "Scenario files whose container steps to export",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Write <name>.steps files here (default: print them)" };
+        var export = new Command("export", "Turn scenario files' container steps into step files for the VM driver (conformance/linux-vm/run.sh)");
+        export.Arguments.Add(files);
+        export.Options.Add(outDir);
+        export.SetAction(parse => Export(parse, parse.GetValue(files) ?? [], parse.GetValue(outDir)));
+        return export;
+    }
+
+    private static int Export(ParseResult parse, string[] files, DirectoryInfo? outDir)
+    {
+        TextWriter output = parse.InvocationConfiguration.Output;
+        TextWriter error = parse.InvocationConfiguration.Error;
+        var exported = new List<(string Name, string Text)>();
+        foreach (string file in files)
+        {
+            try
+            {
+                exported.Add((Path.GetFileNameWithoutExtension(file) + ".steps", ScenarioStepExporter.Export(ScenarioParser.Load(file))));
+            }
+            catch (ScenarioException e)
+            {
+                error.WriteLine(e.Message);
+                return CliApp.ExitInvalid;
+            }
+            catch (ArgumentException e)
+            {
+                error.WriteLine("error: " + e.Message);
+                return CliApp.ExitInvalid;
+            }
+            catch (IOException e)
+            {
+                error.WriteLine($"error: {file}: {e.Message}");
+                return CliApp.ExitInvalid;
+            }
+        }
+
+        // run.sh needs unique base names: the VM runs every file in one boot.
+        if (exported.GroupBy(e => e.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } dup)
+        {
+            error.WriteLine($"error: two files export to {dup.Key}; run.sh needs unique base names");
+            return CliApp.ExitInvalid;
+        }
+
+        if (outDir is null)
+        {
+            foreach ((string name, string text) in exported)
+            {
+                output.WriteLine($"# ==> {name}");
+                output.Write(text);
+            }
+
+            return CliApp.ExitOk;
+        }
+
+        Directory.CreateDirectory(outDir.FullName);
+        foreach ((string name, string text) in exported)
+        {
+            string path = Path.Combine(outDir.FullName, name);
+            File.WriteAllText(path, text);
+            output.WriteLine($"wrote {path}");
+        }
+
+        output.WriteLine($"run them on a real kernel: conformance/linux-vm/run.sh --kernel deb612 --iommu virtio {Path.Combine(outDir.FullName, "*.steps")}");
+        return CliApp.ExitOk;
     }
 
     private static int Run(ParseResult parse, FileInfo? goldenFile, DirectoryInfo? stepsDir, string? profileName, bool onlyDiff, bool boot)
@@ -58,6 +135,12 @@ public static class ConformanceCommand
         if (rules is null)
         {
             error.WriteLine($"error: unknown kernel profile '{profileName}'; valid: newest, 6.12, 6.1");
+            return CliApp.ExitInvalid;
+        }
+
+        if (IommuModel.FromName(golden.Iommu) is null)
+        {
+            error.WriteLine($"error: {goldenFile.Name}: unknown IOMMU model '{golden.Iommu}'; known: intel, intel48, amd, virtio");
             return CliApp.ExitInvalid;
         }
 

@@ -59,8 +59,9 @@ public sealed class VfioKernelRules
     /// </list>
     /// <para>Not modelled (the answer depends on where the node sits in the rb-tree): while such a mapping is in
     /// the tree, a lookup whose path passes through its node turns right and misses ordinary mappings to its left
-    /// (unrelated unmaps and VADDR updates return 0 bytes), and an unmap that walks the tree in order from an
-    /// ordinary mapping may remove it after all, even when the range bisects it.</para>
+    /// (unrelated maps, unmaps and VADDR updates miss them), and an unmap (UNMAP_ALL included) that walks the tree in
+    /// order from an ordinary mapping below it may reach and remove it after all, even when the range bisects it. The
+    /// modelled answers are exact while the lost mappings are the only ones in the container.</para>
     /// </remarks>
     public bool LosesMappingsEndingAtTop { get; }
 

@@ -81,11 +81,11 @@ public sealed class VfioKernelRulesEndOfSpaceTests
     [MemberData(nameof(PreFix))]
     public void Unmap_all_misses_it_and_its_dma_avail_slot_leaks(string kernel)
     {
-        // Golden 41 lines 8-10: UNMAP_ALL returns size 0 and DMA_AVAIL stays at 65534.
+        // Golden 41 lines 4-10: the only mapping; UNMAP_ALL returns size 0 and DMA_AVAIL stays at 65534. (With ordinary
+        // mappings below it the kernel's in-order walk may reach it: rb-tree shape, not modelled.)
         VfioContainer c = Profiled(kernel);
-        Assert.Equal(Errno.Ok, c.Map(0x10_0000, P));
         Assert.Equal(Errno.Ok, c.Map(LastPage, P));
-        Assert.Equal((Errno.Ok, P), c.Unmap(0, 0, VfioDmaUnmapFlags.All));
+        Assert.Equal((Errno.Ok, 0UL), c.Unmap(0, 0, VfioDmaUnmapFlags.All));
         Assert.Equal((Errno.Ok, 0UL), c.Unmap(0, 0, VfioDmaUnmapFlags.All));
         Assert.Equal(VfioContainer.DefaultDmaEntryLimit - 1, c.DmaAvail);
         Assert.Equal([R(LastPage, Top)], c.Ranges());
