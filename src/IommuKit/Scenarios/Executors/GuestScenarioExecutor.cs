@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using IommuKit.Addressing;
 using IommuKit.Devices;
@@ -196,6 +197,51 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
             ExpectStaleStep => StepOutcome.Ok.With(ScenarioOutputs.StaleCountName, (UInt128)_devices.Values.Sum(x => x.StaleAccesses)),
             _ => StepOutcome.NotSupported($"op '{step.Op}'"),
         };
+    }
+
+    /// <summary>
+    /// The page table of <paramref name="stage"/> after a run: <c>guest</c>, the guest domain's second-level table in
+    /// guest RAM (every device behind the guest IOMMU is attached to it); <c>host</c>, the table of the container's
+    /// IOMMU domain. <paramref name="device"/>, when given, must name a device, behind the guest IOMMU for
+    /// <c>guest</c>. False with the reason when there is no such table.
+    /// </summary>
+    public bool TryGetPageTable(TranslationStage stage, string? device, [NotNullWhen(true)] out IoPageTable? table, [NotNullWhen(false)] out string? error)
+    {
+        table = null;
+        if (device is not null && !_devices.ContainsKey(device))
+        {
+            error = $"no device '{device}' (devices: {(_devices.Count == 0 ? "none" : string.Join(", ", _devices.Keys))})";
+            return false;
+        }
+
+        if (stage == TranslationStage.Guest)
+        {
+            if (device is not null && _devices[device].Guest is null)
+            {
+                error = $"device '{device}' is behind none: it has no guest stage";
+                return false;
+            }
+
+            if (Domain is null)
+            {
+                error = "the file has no guest-iommu: there is no guest stage";
+                return false;
+            }
+
+            table = Domain.Table;
+            error = null;
+            return true;
+        }
+
+        if (Machine?.Domain is not { } hostDomain)
+        {
+            error = "the container has no IOMMU domain (container.domain: false)";
+            return false;
+        }
+
+        table = hostDomain.PageTable;
+        error = null;
+        return true;
     }
 
     /// <summary>The guest-stage fault kind of <paramref name="reason"/>, as a scenario names it.</summary>
