@@ -159,9 +159,12 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
             _devices.Add(config.Name, device);
         }
 
-        Driver?.EnableTranslation();
-        Trace(context, "vtd_init", string.Create(CultureInfo.InvariantCulture,
-            $"aw={Unit?.AddressWidth} caching_mode={Unit?.CachingMode} devices={_devices.Count}"));
+        if (Driver is not null)
+        {
+            Driver.EnableTranslation();
+            Trace(context, "vtd_init", string.Create(CultureInfo.InvariantCulture,
+                $"aw={Driver.Unit.AddressWidth} caching_mode={Driver.Unit.CachingMode} devices={_devices.Count}"));
+        }
 
         if (firstGuestDevice is not null && context.TryGet(out VfioListener? listener))
         {
@@ -354,10 +357,10 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
         {
             case InvalidationScope.Global:
                 Trace(context, "vtd_inv_desc_iotlb_global", string.Empty);
-                return StepOutcome.FromErrno(Driver!.InvalidateGlobal().Error ? Errno.EINVAL : Errno.Ok);
+                return QueueResult(Driver!.InvalidateGlobal());
             case InvalidationScope.Domain:
                 Trace(context, "vtd_inv_desc_iotlb_domain", $"domain=0x{domain.DomainId:x}");
-                return StepOutcome.FromErrno(Driver!.InvalidateDomain(domain.DomainId).Error ? Errno.EINVAL : Errno.Ok);
+                return QueueResult(Driver!.InvalidateDomain(domain.DomainId));
             default:
                 if (step.Iova is not { } iova || step.Size is not { } size)
                 {
@@ -373,6 +376,18 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
 
                 return StepOutcome.FromErrno(rc);
         }
+    }
+
+    /// <summary>EINVAL when the unit refused the descriptor; the queue error is cleared so later steps run (the guest's IQE handler).</summary>
+    private StepOutcome QueueResult(VtdInvalidationResult result)
+    {
+        if (!result.Error)
+        {
+            return StepOutcome.Ok;
+        }
+
+        Driver!.Unit.ClearQueueError();
+        return StepOutcome.FromErrno(Errno.EINVAL);
     }
 
     private StepOutcome SetTranslation(ScenarioStep step, ScenarioContext context, bool enabled)
