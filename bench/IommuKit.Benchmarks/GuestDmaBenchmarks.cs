@@ -8,6 +8,13 @@ namespace IommuKit.Benchmarks;
 /// A 4 KiB DMA through both stages with warm IOTLBs: guest vIOMMU (IOTLB hit) → host domain (IOTLB hit) → copy into
 /// host memory. Target: at most 150 ns and 0 B per page.
 /// </summary>
+/// <remarks>
+/// What each row measures: <see cref="CopyOnly4K"/> is <see cref="Memory.PhysicalMemory.Write"/> of one resident page
+/// (range check, backing search, radix lookup, 4 KiB copy): the floor any 4 KiB DMA pays. <see cref="Write8B"/> is a
+/// DMA of 8 bytes, so nearly all of it is the per-page translation through both stages (guest IOTLB, host IOTLB,
+/// backing check). <see cref="Write4K"/> / <see cref="Read4K"/> are the whole thing: translation + copy. The 8 pages
+/// are touched during setup, so no row allocates page storage.
+/// </remarks>
 [MemoryDiagnoser]
 public class GuestDmaBenchmarks
 {
@@ -47,6 +54,19 @@ public class GuestDmaBenchmarks
         for (int i = 0; i < Ops; i++)
         {
             sum += _guest.Dma.Write(Iova + ((ulong)(i & 7) << 12), _page).Length;
+        }
+
+        return sum;
+    }
+
+    /// <summary>8-byte DMA writes over 8 resident pages: the translation cost of one page through both stages.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public ulong Write8B()
+    {
+        ulong sum = 0;
+        for (int i = 0; i < Ops; i++)
+        {
+            sum += _guest.Dma.Write(Iova + ((ulong)(i & 7) << 12), _page.AsSpan(0, 8)).Length;
         }
 
         return sum;

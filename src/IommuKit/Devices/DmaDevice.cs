@@ -1,5 +1,6 @@
 using IommuKit.Guest.Vtd;
 using IommuKit.Iommu;
+using IommuKit.Memory;
 
 namespace IommuKit.Devices;
 
@@ -19,7 +20,9 @@ namespace IommuKit.Devices;
 /// invalidating, or by a host IOTLB entry the host unmapped without flushing, and the access as a whole succeeded,
 /// the access counts once in <see cref="StaleAccesses"/> and each such page is reported in
 /// <see cref="StaleReports"/> with the unmap that caused it.</para>
-/// <para>Steady-state accesses allocate nothing (the piece buffer is reused). Not thread-safe.</para>
+/// <para>Steady-state accesses allocate nothing (the piece buffer is reused) and copy with span copies straight
+/// from and into the host memory's page storage: the backing was checked once per piece while translating, so the
+/// copy does no range check or backing search of its own. Not thread-safe.</para>
 /// </remarks>
 public sealed class DmaDevice
 {
@@ -83,11 +86,12 @@ public sealed class DmaDevice
             return check;
         }
 
+        PhysicalMemory memory = Host.Memory;
         int done = 0;
         for (int i = 0; i < _pieces; i++)
         {
             int n = (int)_pieceLength[i]; // a piece is part of the span, so it fits in an int
-            Host.Memory.Read(_piecePa[i], destination.Slice(done, n));
+            CopyFromMemory(memory, _piecePa[i], destination.Slice(done, n));
             done += n;
         }
 
@@ -104,11 +108,12 @@ public sealed class DmaDevice
             return check;
         }
 
+        PhysicalMemory memory = Host.Memory;
         int done = 0;
         for (int i = 0; i < _pieces; i++)
         {
             int n = (int)_pieceLength[i];
-            Host.Memory.Write(_piecePa[i], source.Slice(done, n));
+            CopyToMemory(memory, _piecePa[i], source.Slice(done, n));
             done += n;
         }
 
@@ -199,6 +204,45 @@ public sealed class DmaDevice
         }
 
         return DmaResult.Ok(length, stale);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="destination"/>.Length bytes from <paramref name="pa"/> page by page straight out of the
+    /// page storage (an untouched page reads as zeros). The caller checked that every byte is backed (Prepare).
+    /// </summary>
+    private static void CopyFromMemory(PhysicalMemory memory, ulong pa, Span<byte> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            int offset = (int)(pa & (PhysicalMemory.PageSize - 1));
+            int n = Math.Min(PhysicalMemory.PageSize - offset, destination.Length);
+            byte[]? page = memory.FindPageArray(pa);
+            if (page is null)
+            {
+                destination[..n].Clear();
+            }
+            else
+            {
+                page.AsSpan(offset, n).CopyTo(destination);
+            }
+
+            destination = destination[n..];
+            pa += (ulong)n; // wraps to 0 only after the last byte of a piece ending at 2^64 - 1, when the loop ends
+        }
+    }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="pa"/> page by page straight into the page storage (created on first write). The caller checked that every byte is backed.</summary>
+    private static void CopyToMemory(PhysicalMemory memory, ulong pa, ReadOnlySpan<byte> source)
+    {
+        while (!source.IsEmpty)
+        {
+            int offset = (int)(pa & (PhysicalMemory.PageSize - 1));
+            int n = Math.Min(PhysicalMemory.PageSize - offset, source.Length);
+            byte[] page = memory.FindPageArray(pa) ?? memory.GetOrCreatePageArray(pa);
+            source[..n].CopyTo(page.AsSpan(offset, n));
+            source = source[n..];
+            pa += (ulong)n;
+        }
     }
 
     private void AddPiece(ulong pa, ulong hostIova, ulong length)

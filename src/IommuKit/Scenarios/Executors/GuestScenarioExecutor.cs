@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using IommuKit.Addressing;
 using IommuKit.Devices;
@@ -158,9 +159,12 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
             _devices.Add(config.Name, device);
         }
 
-        Driver?.EnableTranslation();
-        Trace(context, "vtd_init", string.Create(CultureInfo.InvariantCulture,
-            $"aw={Unit?.AddressWidth} caching_mode={Unit?.CachingMode} devices={_devices.Count}"));
+        if (Driver is not null)
+        {
+            Driver.EnableTranslation();
+            Trace(context, "vtd_init", string.Create(CultureInfo.InvariantCulture,
+                $"aw={Driver.Unit.AddressWidth} caching_mode={Driver.Unit.CachingMode} devices={_devices.Count}"));
+        }
 
         if (firstGuestDevice is not null && context.TryGet(out VfioListener? listener))
         {
@@ -196,6 +200,51 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
             ExpectStaleStep => StepOutcome.Ok.With(ScenarioOutputs.StaleCountName, (UInt128)_devices.Values.Sum(x => x.StaleAccesses)),
             _ => StepOutcome.NotSupported($"op '{step.Op}'"),
         };
+    }
+
+    /// <summary>
+    /// The page table of <paramref name="stage"/> after a run: <c>guest</c>, the guest domain's second-level table in
+    /// guest RAM (every device behind the guest IOMMU is attached to it); <c>host</c>, the table of the container's
+    /// IOMMU domain. <paramref name="device"/>, when given, must name a device, behind the guest IOMMU for
+    /// <c>guest</c>. False with the reason when there is no such table.
+    /// </summary>
+    public bool TryGetPageTable(TranslationStage stage, string? device, [NotNullWhen(true)] out IoPageTable? table, [NotNullWhen(false)] out string? error)
+    {
+        table = null;
+        if (device is not null && !_devices.ContainsKey(device))
+        {
+            error = $"no device '{device}' (devices: {(_devices.Count == 0 ? "none" : string.Join(", ", _devices.Keys))})";
+            return false;
+        }
+
+        if (stage == TranslationStage.Guest)
+        {
+            if (device is not null && _devices[device].Guest is null)
+            {
+                error = $"device '{device}' is behind none: it has no guest stage";
+                return false;
+            }
+
+            if (Domain is null)
+            {
+                error = "the file has no guest-iommu: there is no guest stage";
+                return false;
+            }
+
+            table = Domain.Table;
+            error = null;
+            return true;
+        }
+
+        if (Machine?.Domain is not { } hostDomain)
+        {
+            error = "the container has no IOMMU domain (container.domain: false)";
+            return false;
+        }
+
+        table = hostDomain.PageTable;
+        error = null;
+        return true;
     }
 
     /// <summary>The guest-stage fault kind of <paramref name="reason"/>, as a scenario names it.</summary>
@@ -308,10 +357,10 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
         {
             case InvalidationScope.Global:
                 Trace(context, "vtd_inv_desc_iotlb_global", string.Empty);
-                return StepOutcome.FromErrno(Driver!.InvalidateGlobal().Error ? Errno.EINVAL : Errno.Ok);
+                return QueueResult(Driver!.InvalidateGlobal());
             case InvalidationScope.Domain:
                 Trace(context, "vtd_inv_desc_iotlb_domain", $"domain=0x{domain.DomainId:x}");
-                return StepOutcome.FromErrno(Driver!.InvalidateDomain(domain.DomainId).Error ? Errno.EINVAL : Errno.Ok);
+                return QueueResult(Driver!.InvalidateDomain(domain.DomainId));
             default:
                 if (step.Iova is not { } iova || step.Size is not { } size)
                 {
@@ -327,6 +376,18 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
 
                 return StepOutcome.FromErrno(rc);
         }
+    }
+
+    /// <summary>EINVAL when the unit refused the descriptor; the queue error is cleared so later steps run (the guest's IQE handler).</summary>
+    private StepOutcome QueueResult(VtdInvalidationResult result)
+    {
+        if (!result.Error)
+        {
+            return StepOutcome.Ok;
+        }
+
+        Driver!.Unit.ClearQueueError();
+        return StepOutcome.FromErrno(Errno.EINVAL);
     }
 
     private StepOutcome SetTranslation(ScenarioStep step, ScenarioContext context, bool enabled)
