@@ -49,7 +49,7 @@ public sealed class Iotlb
     private readonly int _ways;
     private readonly int _setMask;
     private ulong _sizeBitmap; // bit s: some valid entry has LeafSize 2^s
-    private ulong _clock;
+    private PaddedClock _clock; // on a cache line of its own: lock-free hits write it, lookups read the fields beside it
     private int _count;
 
     private long _hits;
@@ -151,7 +151,7 @@ public sealed class Iotlb
         }
 
         _hits++;
-        _stamps[slot] = ++_clock;
+        _stamps[slot] = ++_clock.Value;
         entry = MakeEntry(slot);
         return true;
     }
@@ -173,7 +173,7 @@ public sealed class Iotlb
         }
 
         _hits++;
-        _stamps[slot] = ++_clock;
+        _stamps[slot] = ++_clock.Value;
         return slot;
     }
 
@@ -208,7 +208,14 @@ public sealed class Iotlb
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CountFastHit(int slot)
     {
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), slot) = ++_clock; // slot < Entries
+        // Most recently used: unless it already is, so a thread hitting the same entry again writes nothing shared.
+        ref ulong stamp = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), slot); // slot < Entries
+        ulong now = _clock.Value;
+        if (stamp != now)
+        {
+            stamp = _clock.Value = now + 1;
+        }
+
         int index = _currentThreadIndex - 1;
         ThreadCounters?[] counters = _threadCounters;
         if ((uint)index < (uint)counters.Length && counters[index] is { } c)
@@ -330,7 +337,7 @@ public sealed class Iotlb
         _pas[slot] = paBase;
         _generations[slot] = generation;
         _permissions[slot] = permissions;
-        _stamps[slot] = ++_clock;
+        _stamps[slot] = ++_clock.Value;
         _count++;
         if (_countBySize[shift]++ == 0)
         {
@@ -554,5 +561,13 @@ public sealed class Iotlb
     {
         public long Hits;
         public long HitsEver;
+    }
+
+    /// <summary>The LRU clock, 64 bytes clear of any other field on both sides (no false sharing with the read-mostly fields).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 192)]
+    private struct PaddedClock
+    {
+        [FieldOffset(64)]
+        public ulong Value;
     }
 }
