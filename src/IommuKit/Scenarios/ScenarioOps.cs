@@ -87,12 +87,18 @@ public static class ScenarioOps
     /// <summary><c>expect-stale</c>: checks the count of DMA through stale IOTLB entries; output <c>count</c>.</summary>
     public const string ExpectStale = "expect-stale";
 
+    /// <summary>
+    /// <c>expect-faults</c>: checks a stage's fault log (an addition to the contract); outputs <c>count</c>, <c>last</c>.
+    /// </summary>
+    public const string ExpectFaults = "expect-faults";
+
     /// <summary>Every op, in the contract's order.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         Map, Unmap, GetInfo, IoasMap, IoasUnmap, IoasCopy, IoasIovaRanges, IoasAllowIovas, IoasReserve, IoasMapRange, IoasUnmapRange, ExpectMappings,
         RegionAdd, RegionDel, RegionSet, Transaction, ExpectFlatview, ExpectListenerCalls,
         GuestMap, GuestUnmap, GuestInvalidate, GuestEnable, GuestDisable, Replay, Dma, ExpectIotlb, ExpectStale,
+        ExpectFaults,
     ];
 
     /// <summary>The outputs an op reports and that a file may expect, by name.</summary>

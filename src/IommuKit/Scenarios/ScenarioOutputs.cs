@@ -20,6 +20,12 @@ public static class ScenarioOutputs
     /// <summary>Output name of <c>expect-stale</c>.</summary>
     public const string StaleCountName = "count";
 
+    /// <summary>Output name of <c>expect-faults</c>: the number of records in the stage's fault log.</summary>
+    public const string FaultCountName = "count";
+
+    /// <summary>Output name of <c>expect-faults</c>: the newest record, <c>{ fault, iova }</c> (see <see cref="LastFault(ScenarioFaultKind, ulong)"/>).</summary>
+    public const string LastFaultName = "last";
+
     /// <summary>Output names of <c>expect-iotlb</c>.</summary>
     public const string HitsName = "hits";
 
@@ -58,6 +64,15 @@ public static class ScenarioOutputs
 
         return ScenarioValue.List(sizes);
     }
+
+    /// <summary><c>last</c> of <c>expect-faults</c>: a <c>{ fault, iova }</c> map of the newest fault record.</summary>
+    public static ScenarioValue LastFault(ScenarioFaultKind fault, ulong iova) =>
+        LastFault(ScenarioValue.Text(ScenarioNames.Of(fault)), ScenarioValue.Number(iova));
+
+    internal static ScenarioValue LastFault(ScenarioValue fault, ScenarioValue iova) =>
+        ScenarioValue.Map(
+            new KeyValuePair<string, ScenarioValue>("fault", fault),
+            new KeyValuePair<string, ScenarioValue>("iova", iova));
 
     internal static ScenarioValue ListenerCall(ListenerCallKind kind, ScenarioValue iova, ScenarioValue size) =>
         ScenarioValue.Map(

@@ -16,7 +16,7 @@ namespace IommuKit.Scenarios.Executors;
 /// Builds a scenario's <c>guest-iommu</c> (a <see cref="VtdIommu"/> and the guest's <see cref="GuestIommuDriver"/>)
 /// and <c>devices</c> (one <see cref="DmaDevice"/> each), and runs the guest and DMA steps: <c>guest-map</c>,
 /// <c>guest-unmap</c>, <c>guest-invalidate</c>, <c>guest-enable</c>, <c>guest-disable</c>, <c>replay</c>, <c>dma</c>,
-/// <c>expect-iotlb</c>, <c>expect-stale</c>.
+/// <c>expect-iotlb</c>, <c>expect-stale</c>, <c>expect-faults</c>.
 /// </summary>
 /// <remarks>
 /// <para><b>The guest.</b> <c>format: x86-sl-4level</c> gives aw-bits 48 (4-level tables); any other format aw-bits
@@ -42,7 +42,13 @@ namespace IommuKit.Scenarios.Executors;
 /// (notifications delivered) and <c>pte-reads</c> (guest PTEs read). <c>dma</c> faults map
 /// <see cref="DmaFaultReason"/> to <c>not-present</c> / <c>read-only</c> / <c>write-only</c> / <c>out-of-range</c>.
 /// <c>expect-iotlb</c> reads the unit's guest IOTLBs (<c>guest</c>) or the host domain's (<c>host</c>);
-/// <c>expect-stale</c> sums <see cref="DmaDevice.StaleAccesses"/>.</para>
+/// <c>expect-stale</c> sums <see cref="DmaDevice.StaleAccesses"/>. <c>expect-faults</c> reads the unit's
+/// <see cref="VtdIommu.Faults"/> (<c>guest</c>) or the host domain's <see cref="IommuDomain.Faults"/> (<c>host</c>):
+/// <c>count</c> is <see cref="FaultLog.Count"/> (nothing drains the logs during a run, so every recorded fault since
+/// the start; a full log records no more, as VT-d's PFO rule says, so the count stops at its capacity, 256) and
+/// <c>last</c> the newest record's reason and IOVA, reported only when the log holds a record. A DMA whose host
+/// translation succeeds onto unbacked host memory faults <c>not-present</c> without a log record (no IOMMU refused
+/// it).</para>
 /// </remarks>
 public sealed class GuestScenarioExecutor : IScenarioStepExecutor
 {
@@ -74,7 +80,7 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
     public IReadOnlyCollection<string> Ops { get; } =
     [
         ScenarioOps.GuestMap, ScenarioOps.GuestUnmap, ScenarioOps.GuestInvalidate, ScenarioOps.GuestEnable, ScenarioOps.GuestDisable,
-        ScenarioOps.Replay, ScenarioOps.Dma, ScenarioOps.ExpectIotlb, ScenarioOps.ExpectStale,
+        ScenarioOps.Replay, ScenarioOps.Dma, ScenarioOps.ExpectIotlb, ScenarioOps.ExpectStale, ScenarioOps.ExpectFaults,
     ];
 
     /// <inheritdoc />
@@ -198,6 +204,7 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
             DmaStep dma => Dma(dma, context),
             ExpectIotlbStep iotlb => ExpectIotlb(iotlb),
             ExpectStaleStep => StepOutcome.Ok.With(ScenarioOutputs.StaleCountName, (UInt128)_devices.Values.Sum(x => x.StaleAccesses)),
+            ExpectFaultsStep faults => ExpectFaults(faults),
             _ => StepOutcome.NotSupported($"op '{step.Op}'"),
         };
     }
@@ -487,6 +494,28 @@ public sealed class GuestScenarioExecutor : IScenarioStepExecutor
         }
 
         return StepOutcome.Ok.With(ScenarioOutputs.HitsName, (UInt128)stats.Hits).With(ScenarioOutputs.MissesName, (UInt128)stats.Misses);
+    }
+
+    private StepOutcome ExpectFaults(ExpectFaultsStep step)
+    {
+        FaultLog log;
+        if (step.Stage == TranslationStage.Guest)
+        {
+            log = Unit?.Faults ?? throw new ScenarioException(step.Position, "expect-faults stage guest needs a guest-iommu");
+        }
+        else
+        {
+            log = Machine?.Domain?.Faults ?? throw new ScenarioException(step.Position, "expect-faults stage host needs a host IOMMU domain");
+        }
+
+        StepOutcome outcome = StepOutcome.Ok.With(ScenarioOutputs.FaultCountName, (UInt128)log.Count);
+        if (log.Count == 0)
+        {
+            return outcome;
+        }
+
+        DmaFault last = log[log.Count - 1];
+        return outcome.With(ScenarioOutputs.LastFaultName, ScenarioOutputs.LastFault(FaultKind(last.Reason), last.Iova));
     }
 
     /// <summary>Runs <paramref name="run"/>; when the VFIO listener recorded an error meanwhile, that error's errno is the answer.</summary>

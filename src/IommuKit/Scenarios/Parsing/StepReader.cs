@@ -114,6 +114,7 @@ internal sealed class StepReader
             ScenarioOps.Dma => (ReadDma(Fields(map, what, "device", "iova", "length", "direction", "data")), true),
             ScenarioOps.ExpectIotlb => ReadExpectIotlb(Fields(map, what, checker: true, "stage", "hits", "misses")),
             ScenarioOps.ExpectStale => ReadExpectStale(Fields(map, what, checker: true, "count")),
+            ScenarioOps.ExpectFaults => ReadExpectFaults(Fields(map, what, checker: true, "stage", "count", "last")),
             _ => throw new ScenarioException(opNode.Position,
                 $"unknown op '{ScenarioNumber.Shorten(op)}'; expected one of: {string.Join(", ", ScenarioOps.All)}"),
         };
@@ -384,6 +385,32 @@ internal sealed class StepReader
     {
         ulong count = Values.Address(f.Required("count"), "count");
         return Checker(new ExpectStaleStep(count), (ScenarioOutputs.StaleCountName, ScenarioValue.Number(count)));
+    }
+
+    private static (ScenarioStep, bool) ReadExpectFaults(MapFields f)
+    {
+        TranslationStage stage = Values.Enum(f.Required("stage"), ScenarioNames.Stages, "stage");
+        ulong count = Values.Address(f.Required("count"), "count");
+        var outputs = new List<(string, ScenarioValue)> { (ScenarioOutputs.FaultCountName, ScenarioValue.Number(count)) };
+        ScenarioFaultKind? fault = null;
+        ulong? iova = null;
+        if (f.Optional("last") is { } lastNode)
+        {
+            const string What = "last of op 'expect-faults'";
+            var last = new MapFields(Values.Map(lastNode, What), What, ["fault", "iova"]);
+            if (!last.Has("fault") && !last.Has("iova"))
+            {
+                throw new ScenarioException(lastNode.Position, $"{What} needs 'fault', 'iova' or both");
+            }
+
+            fault = last.Optional("fault") is { } k ? Values.Enum(k, ScenarioNames.FaultKinds, "fault") : null;
+            iova = last.Optional("iova") is { } i ? Values.Address(i, "last iova") : null;
+            outputs.Add((ScenarioOutputs.LastFaultName, ScenarioOutputs.LastFault(
+                fault is { } fv ? ScenarioValue.Text(ScenarioNames.Of(fv)) : ScenarioValue.Any,
+                iova is { } iv ? ScenarioValue.Number(iv) : ScenarioValue.Any)));
+        }
+
+        return Checker(new ExpectFaultsStep(stage, count, fault, iova), [.. outputs]);
     }
 
     private static (ScenarioStep, bool) Checker(ScenarioStep step, params (string Name, ScenarioValue Value)[] outputs) =>
