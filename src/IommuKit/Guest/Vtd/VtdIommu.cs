@@ -609,12 +609,10 @@ public sealed class VtdIommu
 
     private void ContextDeviceInvalidate(int sourceId, int functionMask)
     {
-        // FM masks 0..3 low bits of the function number (devfn bits 0..2).
-        int mask = ~((1 << functionMask) - 1) & 0xff;
-        if (functionMask == 3)
-        {
-            mask = ~7 & 0xff;
-        }
+        // FM masks the high bits of the 3-bit function number (VT-d spec, context-cache invalidate descriptor):
+        // 00 none, 01 bit 2, 10 bits 2:1, 11 bits 2:0. So FM n ignores the n most significant function bits.
+        int ignored = (7 << (3 - (functionMask & 3))) & 7; // 0, 4, 6, 7
+        int mask = ~ignored & 0xff;
 
         int bus = (sourceId >> 8) & 0xff;
         int devfn = sourceId & 0xff;
