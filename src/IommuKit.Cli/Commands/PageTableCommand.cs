@@ -99,7 +99,8 @@ public static class PageTableCommand
         string owner = stage == TranslationStage.Guest
             ? $"guest stage: {guest.Domain} in guest RAM{(device is null ? "" : $", device {device} ({guest.Devices[device].Guest!.DeviceName})")}"
             : "host stage: the container's IOMMU domain";
-        renderer.WriteLine($"{file}: {result.Passed} passed, {result.Failed} failed; {owner}");
+        // Plain text, not through the console: a long file path must not wrap the line at the console width.
+        output.WriteLine($"{file}: {result.Passed} passed, {result.Failed} failed; {owner}");
         renderer.RenderTree(table);
         return result.Failed == 0 ? CliApp.ExitOk : CliApp.ExitFailed;
     }

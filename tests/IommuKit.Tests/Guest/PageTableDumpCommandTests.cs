@@ -33,6 +33,26 @@ public class PageTableDumpCommandTests
     }
 
     [Fact]
+    public void The_header_line_stays_whole_for_a_file_path_longer_than_the_console_width()
+    {
+        // Regression: the header went through the 160-column console and wrapped when the checkout path was long.
+        string dir = Path.Combine(Path.GetTempPath(), "iommukit-" + new string('d', 180));
+        Directory.CreateDirectory(dir);
+        string copy = Path.Combine(dir, "page-boundary-and-huge-leaves.yaml");
+        System.IO.File.Copy(File("page-boundary-and-huge-leaves.yaml"), copy, overwrite: true);
+        try
+        {
+            (int exit, string output, _) = Dump(copy, "--stage", "guest", "--device", "nic0");
+            Assert.Equal(CliApp.ExitOk, exit);
+            Assert.Contains($"{copy}: 16 passed, 0 failed; guest stage: domain 1 (x86-sl-4level) in guest RAM, device nic0 (00.03.0)", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Host_stage_shows_the_containers_domain_with_the_shadow_at_the_guest_iova()
     {
         (int exit, string output, string error) = Dump(File("replay-sparse.yaml"), "--stage", "host");
