@@ -39,6 +39,7 @@ public sealed partial class VfioContainer
     public const ulong MaxDirtyBitmapSize = (MaxDirtyBitmapPages + 63) / 64 * 8;
 
     private readonly RangeMap<DmaRecord> _dmas = new();
+    private readonly List<RangeMapEntry<DmaRecord>> _unmapTargets = []; // UnmapDma's working list, reused per call
     private List<IovaRange> _iovaList = [];
     private ulong _pgsizeBitmap = PageMask;
     private uint _dmaAvail;
@@ -378,7 +379,21 @@ public sealed partial class VfioContainer
         }
 
         // Step 9: the intersecting records, ascending (pre-fix kernels: none when the range ends at 2^64).
-        List<RangeMapEntry<DmaRecord>> targets = !all && LosesMapping(range.Last) ? [] : _dmas.Overlapping(range).ToList();
+        List<RangeMapEntry<DmaRecord>> targets = _unmapTargets;
+        targets.Clear();
+        if (targets.Capacity > 4096)
+        {
+            targets.Capacity = 16; // an unmap-all of many records grew it: give the memory back
+        }
+
+        if (all || !LosesMapping(range.Last))
+        {
+            foreach (RangeMapEntry<DmaRecord> e in _dmas.Overlapping(range))
+            {
+                targets.Add(e);
+            }
+        }
+
         if (!IsV2 && targets.Count > 0 && targets[0].Range.First < range.First)
         {
             // v1: a request starting inside a mapping succeeds with zero bytes and touches nothing.
