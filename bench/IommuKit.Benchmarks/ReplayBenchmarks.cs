@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using IommuKit.Addressing;
-using IommuKit.Guest;
+using IommuKit.MemoryMap;
 using IommuKit.PageTables;
 
 namespace IommuKit.Benchmarks;

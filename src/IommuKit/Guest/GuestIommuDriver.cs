@@ -4,6 +4,7 @@ using IommuKit.Addressing;
 using IommuKit.Guest.Vtd;
 using IommuKit.Linux;
 using IommuKit.Memory;
+using IommuKit.MemoryMap;
 using IommuKit.PageTables;
 
 namespace IommuKit.Guest;

@@ -1,4 +1,3 @@
-using IommuKit.Guest;
 using IommuKit.PageTables;
 
 namespace IommuKit.MemoryMap;
@@ -12,7 +11,7 @@ namespace IommuKit.MemoryMap;
 /// A memory listener that meets an IOMMU section calls <see cref="RegisterNotifier"/> with a notifier covering the
 /// section (<c>[OffsetWithinRegion, OffsetWithinRegion + Size - 1]</c>), then <see cref="Replay"/> to learn the
 /// mappings that already exist, and <see cref="UnregisterNotifier"/> on region_del. The notifier types live in
-/// <c>IommuKit.Guest</c> (QEMU keeps them in the memory API header). Every member has a default so a bare handler
+/// this layer too, as QEMU keeps them in the memory API header. Every member has a default so a bare handler
 /// (no translation, no notifiers) stays valid.
 /// </remarks>
 public interface IIommuRegionHandler

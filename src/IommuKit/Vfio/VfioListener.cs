@@ -1,6 +1,5 @@
 using System.Globalization;
 using IommuKit.Addressing;
-using IommuKit.Guest;
 using IommuKit.Linux;
 using IommuKit.MemoryMap;
 using IommuKit.PageTables;

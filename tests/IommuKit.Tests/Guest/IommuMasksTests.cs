@@ -1,4 +1,4 @@
-using IommuKit.Guest;
+using IommuKit.MemoryMap;
 
 namespace IommuKit.Tests.Guest;
 

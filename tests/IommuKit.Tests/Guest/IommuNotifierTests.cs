@@ -1,5 +1,5 @@
-using IommuKit.Guest;
 using IommuKit.Linux;
+using IommuKit.MemoryMap;
 using IommuKit.PageTables;
 
 namespace IommuKit.Tests.Guest;

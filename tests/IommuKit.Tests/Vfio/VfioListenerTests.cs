@@ -1,5 +1,4 @@
 using IommuKit.Addressing;
-using IommuKit.Guest;
 using IommuKit.Linux;
 using IommuKit.MemoryMap;
 using IommuKit.PageTables;

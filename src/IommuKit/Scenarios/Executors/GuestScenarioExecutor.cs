@@ -7,6 +7,7 @@ using IommuKit.Guest.Vtd;
 using IommuKit.Iommu;
 using IommuKit.Linux;
 using IommuKit.Memory;
+using IommuKit.MemoryMap;
 using IommuKit.PageTables;
 using IommuKit.Vfio;
 

@@ -1,4 +1,3 @@
-using IommuKit.Guest;
 using IommuKit.MemoryMap;
 using IommuKit.PageTables;
 

@@ -1,6 +1,7 @@
 using IommuKit.Guest;
 using IommuKit.Guest.Vtd;
 using IommuKit.Linux;
+using IommuKit.MemoryMap;
 using IommuKit.PageTables;
 using static IommuKit.Tests.Guest.Vtd.VtdFixture;
 

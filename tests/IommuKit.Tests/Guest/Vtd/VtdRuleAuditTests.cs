@@ -1,5 +1,6 @@
 using IommuKit.Guest;
 using IommuKit.Guest.Vtd;
+using IommuKit.MemoryMap;
 using IommuKit.PageTables;
 using static IommuKit.Tests.Guest.Vtd.VtdFixture;
 

@@ -1,4 +1,4 @@
-namespace IommuKit.Guest;
+namespace IommuKit.MemoryMap;
 
 /// <summary>
 /// What an <see cref="IommuNotifier"/> wants to hear, and the type of an <see cref="IommuTlbEvent"/> (QEMU's

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace IommuKit.Guest;
+namespace IommuKit.MemoryMap;
 
 /// <summary>One notification (QEMU's <c>IOMMUTLBEvent</c>): a MAP, UNMAP or DEVIOTLB_UNMAP of an entry.</summary>
 /// <param name="Type">Exactly one of <see cref="IommuNotifierFlags.Map"/>, <see cref="IommuNotifierFlags.Unmap"/>,

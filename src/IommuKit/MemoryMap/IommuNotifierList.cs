@@ -1,6 +1,6 @@
 using IommuKit.PageTables;
 
-namespace IommuKit.Guest;
+namespace IommuKit.MemoryMap;
 
 /// <summary>
 /// The notifier list of one IOMMU region and QEMU's delivery rules (<c>system/memory.c</c>,

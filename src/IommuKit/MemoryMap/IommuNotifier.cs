@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace IommuKit.Guest;
+namespace IommuKit.MemoryMap;
 
 /// <summary>
 /// A subscriber to an IOMMU region's translations (QEMU's <c>IOMMUNotifier</c>): the events it wants

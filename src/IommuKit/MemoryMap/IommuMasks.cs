@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace IommuKit.Guest;
+namespace IommuKit.MemoryMap;
 
 /// <summary>Naturally aligned power-of-two splitting of IOVA ranges, as vIOMMUs notify them.</summary>
 public static class IommuMasks

@@ -1,6 +1,6 @@
 using IommuKit.Linux;
 
-namespace IommuKit.Guest;
+namespace IommuKit.MemoryMap;
 
 /// <summary>
 /// The outcome of registering an <see cref="IommuNotifier"/>: OK, or the errno and message a vIOMMU refused it with

@@ -2,7 +2,7 @@ using System.Globalization;
 using IommuKit.Addressing;
 using IommuKit.PageTables;
 
-namespace IommuKit.Guest;
+namespace IommuKit.MemoryMap;
 
 /// <summary>
 /// One translation announced by a vIOMMU (QEMU's <c>IOMMUTLBEntry</c>): <see cref="Iova"/> through
