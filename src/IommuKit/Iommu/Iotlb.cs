@@ -381,15 +381,7 @@ public sealed class Iotlb
                 sizes &= sizes - 1;
                 for (ulong page = range.First >> shift; ; page++)
                 {
-                    int first = ((int)page & _setMask) * _ways; // < Entries <= 2^24
-                    _entriesExamined += _ways;
-                    int way = _tags.AsSpan(first, _ways).IndexOf((page << shift) | (uint)shift | ValidBit);
-                    if (way >= 0)
-                    {
-                        Drop(first + way);
-                        dropped++;
-                    }
-
+                    dropped += DropLeaf(page, shift);
                     if (page == range.Last >> shift)
                     {
                         break; // compared before the increment: the last leaf may be the top of the space
@@ -425,6 +417,21 @@ public sealed class Iotlb
         return dropped;
     }
 
+    // Drops the entry for leaf number page of size 2^shift if cached, probing its one set; returns 1 or 0.
+    private int DropLeaf(ulong page, int shift)
+    {
+        int first = ((int)page & _setMask) * _ways; // < Entries <= 2^24
+        _entriesExamined += _ways;
+        int way = FindWay(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first), (page << shift) | (uint)shift | ValidBit);
+        if (way < 0)
+        {
+            return 0;
+        }
+
+        Drop(first + way);
+        return 1;
+    }
+
     // Tags a per-leaf invalidation of range would read: ways per leaf of each cached size it touches. Saturates at
     // ulong.MaxValue (leaves per size are at most 2^52; the sum of ways x leaves over up to 52 sizes may not fit).
     private ulong ProbeCost(IovaRange range, ulong sizes)
@@ -452,16 +459,7 @@ public sealed class Iotlb
         {
             int shift = BitOperations.TrailingZeroCount(sizes);
             sizes &= sizes - 1;
-            ulong page = iova >> shift;
-            ulong key = (page << shift) | (uint)shift | ValidBit;
-            int first = ((int)page & _setMask) * _ways;
-            _entriesExamined += _ways;
-            int way = _tags.AsSpan(first, _ways).IndexOf(key);
-            if (way >= 0)
-            {
-                Drop(first + way);
-                dropped++;
-            }
+            dropped += DropLeaf(iova >> shift, shift);
         }
 
         _invalidatedEntries += dropped;
