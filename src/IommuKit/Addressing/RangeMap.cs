@@ -26,7 +26,7 @@ namespace IommuKit.Addressing;
 /// <para>Not thread-safe; owners serialise writers.</para>
 /// </remarks>
 /// <typeparam name="T">The value stored with each range.</typeparam>
-public sealed class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
+public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
 {
     /// <summary>The most entries one chunk holds before it splits.</summary>
     public const int ChunkCapacity = 128;
