@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using IommuKit.Addressing;
 using IommuKit.Memory;
 using IommuKit.PageTables;
@@ -55,7 +56,9 @@ public sealed class IommuDomain
     private long _sequence; // odd while a writer changes what an IOTLB hit can see
     private long _lockedTranslations;
     private int _writeDepth;
-    private bool _staleTracking; // _unflushed.Count != 0 || _unflushedOverflow: hits need the locked stale check
+    // The lock-free hit serves IOVAs below this: the width's end (capped at 2^64 - 1, so the top page of a 64-bit
+    // table goes the locked way), or 0 while unflushed unmaps need the locked stale check.
+    private ulong _fastLimit;
 
     /// <summary>Creates a domain with an empty page table.</summary>
     /// <param name="frames">Where page-table pages come from.</param>
@@ -92,6 +95,7 @@ public sealed class IommuDomain
         _flushOnUnmap = options.FlushOnUnmap;
         EnforcesCacheCoherency = options.EnforceCacheCoherency;
         _widthLast = table.AddressRange.Last;
+        _fastLimit = FastLimit(staleTracking: false);
         Iotlb = new Iotlb(options.Iotlb);
         Faults = new FaultLog(options.FaultLogCapacity);
     }
@@ -267,21 +271,29 @@ public sealed class IommuDomain
         // Lock-free IOTLB hit (sequence-lock reader, see the threading remarks). Anything else, or a writer seen
         // mid-change, goes the locked way, which counts and decides afresh.
         long sequence = Volatile.Read(ref _sequence);
-        if ((sequence & 1) == 0 && iova <= _widthLast && !_staleTracking)
+        if ((sequence & 1) == 0 && iova < _fastLimit)
         {
             Iotlb iotlb = Iotlb;
-            int slot = iotlb.Peek(iova, out ulong pa, out Permissions perms, out ulong leafSize);
+            int slot = iotlb.Peek(iova, out ulong pa, out Permissions perms, out ulong leafSize, out int set);
             if (slot >= 0)
             {
                 Volatile.ReadBarrier(); // the reads above complete before the sequence is read again
                 if (Allows(perms, access) && Volatile.Read(ref _sequence) == sequence)
                 {
-                    iotlb.CountFastHit(slot);
-                    return DmaTranslation.Success(pa, perms, leafSize, fromIotlb: true);
+                    var hit = DmaTranslation.Success(pa, perms, leafSize, fromIotlb: true);
+                    iotlb.CountFastHit(slot, set);
+                    return hit;
                 }
             }
         }
 
+        return TranslateLocked(iova, access, deviceId);
+    }
+
+    // Out of line so the lock-free hit above keeps a small frame.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DmaTranslation TranslateLocked(ulong iova, DmaAccess access, int deviceId)
+    {
         lock (_lock)
         {
             return TranslateCore(iova, access, deviceId);
@@ -416,10 +428,13 @@ public sealed class IommuDomain
     {
         if (--_writeDepth == 0)
         {
-            _staleTracking = _unflushed.Count != 0 || _unflushedOverflow;
+            _fastLimit = FastLimit(_unflushed.Count != 0 || _unflushedOverflow);
             Volatile.Write(ref _sequence, _sequence + 1); // release: every store above is visible first
         }
     }
+
+    // widthLast + 1 cannot overflow below 2^64 - 1.
+    private ulong FastLimit(bool staleTracking) => staleTracking ? 0 : _widthLast == ulong.MaxValue ? ulong.MaxValue : _widthLast + 1;
 
     private static bool Allows(Permissions permissions, DmaAccess access) =>
         ((int)access & ~(int)permissions) == 0; // DmaAccess.Read/Write share the bit values of Permissions.Read/Write

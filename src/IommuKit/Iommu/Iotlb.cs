@@ -24,6 +24,10 @@ namespace IommuKit.Iommu;
 /// so <see cref="IovaRange.Full"/> costs the same as one page); by page probes the page's set for each cached size.
 /// An entry is dropped when its leaf overlaps the range at all, as hardware drops a superpage entry on a
 /// page-selective invalidation of any page inside it.</para>
+/// <para>Replacement: exact LRU within a set. Each set has its own clock and remembers its most recently used slot; a
+/// hit on that slot writes nothing, any other hit stamps the slot with the set's next clock value, and a full set
+/// evicts its smallest stamp. Sets share no written state, so threads hitting different entries (or each hitting its
+/// set's most recent entry) do not bounce a cache line between cores.</para>
 /// <para>Invariants: a tag appears at most once per set; <c>Count</c> is the number of non-zero tags; the size
 /// bitmap has bit <c>s</c> set exactly when some valid tag has size <c>2^s</c>.</para>
 /// <para>Threading: not thread-safe by itself; <see cref="IommuDomain"/> serialises its writers and validates its
@@ -48,8 +52,8 @@ public sealed class Iotlb
     private readonly int[] _countBySize = new int[64];
     private readonly int _ways;
     private readonly int _setMask;
+    private readonly SetLru[] _lru; // per set: its LRU clock and its most recently used slot
     private ulong _sizeBitmap; // bit s: some valid entry has LeafSize 2^s
-    private PaddedClock _clock; // on a cache line of its own: lock-free hits write it, lookups read the fields beside it
     private int _count;
 
     private long _hits;
@@ -84,6 +88,7 @@ public sealed class Iotlb
         _pas = new ulong[geometry.Entries];
         _generations = new long[geometry.Entries];
         _stamps = new ulong[geometry.Entries];
+        _lru = new SetLru[geometry.Sets];
         _permissions = new Permissions[geometry.Entries];
     }
 
@@ -101,7 +106,7 @@ public sealed class Iotlb
             long hits = _hits;
             foreach (ThreadCounters? c in Volatile.Read(ref _threadCounters))
             {
-                hits += c is null ? 0 : Volatile.Read(ref c.Hits);
+                hits += c is null ? 0 : Volatile.Read(ref c.HitsEver) - Volatile.Read(ref c.HitsAtReset);
             }
 
             return new(hits, _misses, _walks, _fills, _evictions, _invalidations, _invalidatedEntries, _entriesExamined);
@@ -123,6 +128,21 @@ public sealed class Iotlb
         }
     }
 
+    /// <summary>Writes of LRU state so far (fills and hits that changed a set's most recent entry), summed over sets.</summary>
+    internal long LruUpdates
+    {
+        get
+        {
+            long total = 0;
+            foreach (SetLru s in _lru)
+            {
+                total += (uint)s.Updates;
+            }
+
+            return total;
+        }
+    }
+
     /// <summary>Resets every counter to zero (entries stay).</summary>
     public void ResetStats()
     {
@@ -131,7 +151,7 @@ public sealed class Iotlb
         {
             if (c is not null)
             {
-                Volatile.Write(ref c.Hits, 0);
+                Volatile.Write(ref c.HitsAtReset, Volatile.Read(ref c.HitsEver));
             }
         }
     }
@@ -151,7 +171,7 @@ public sealed class Iotlb
         }
 
         _hits++;
-        _stamps[slot] = ++_clock.Value;
+        Touch(slot);
         entry = MakeEntry(slot);
         return true;
     }
@@ -173,7 +193,7 @@ public sealed class Iotlb
         }
 
         _hits++;
-        _stamps[slot] = ++_clock.Value;
+        Touch(slot);
         return slot;
     }
 
@@ -183,9 +203,9 @@ public sealed class Iotlb
     /// the caller validates the result afterwards, as <see cref="IommuDomain"/>'s sequence counter does.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int Peek(ulong iova, out ulong pa, out Permissions permissions, out ulong leafSize)
+    internal int Peek(ulong iova, out ulong pa, out Permissions permissions, out ulong leafSize, out int set)
     {
-        int slot = Find(iova);
+        int slot = Find(iova, out set);
         if (slot < 0)
         {
             pa = leafSize = 0;
@@ -201,31 +221,44 @@ public sealed class Iotlb
     }
 
     /// <summary>
-    /// Counts a validated lock-free hit on <paramref name="slot"/>: a hit in this thread's own counters (no atomic
-    /// instruction) and the slot made most recently used. Concurrent hits may give two slots the same LRU stamp
+    /// Counts a validated lock-free hit on <paramref name="slot"/> of set <paramref name="set"/> (as
+    /// <see cref="Peek"/> gave them): a hit in this thread's own counters (no atomic instruction) and the slot made
+    /// the most recently used of its set, which writes nothing when it already is (so threads hitting their own
+    /// entries share no written cache line). Concurrent hits in one set may give two slots the same LRU stamp
     /// (replacement then picks the lower way among them); nothing else is shared.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void CountFastHit(int slot)
+    internal void CountFastHit(int slot, int set)
     {
-        // Most recently used: unless it already is, so a thread hitting the same entry again writes nothing shared.
-        ref ulong stamp = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), slot); // slot < Entries
-        ulong now = _clock.Value;
-        if (stamp != now)
+        ref SetLru lru = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lru), set); // set < Sets
+        if (lru.Mru != slot)
         {
-            stamp = _clock.Value = now + 1;
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), slot) = ++lru.Clock; // slot < Entries
+            lru.Mru = slot;
+            lru.Updates++;
         }
 
         int index = _currentThreadIndex - 1;
         ThreadCounters?[] counters = _threadCounters;
         if ((uint)index < (uint)counters.Length && counters[index] is { } c)
         {
-            c.Hits++;
             c.HitsEver++;
         }
         else
         {
             CountFastHitSlow();
+        }
+    }
+
+    // Makes slot the most recently used of its set (locked callers).
+    private void Touch(int slot)
+    {
+        ref SetLru lru = ref _lru[slot / _ways];
+        if (lru.Mru != slot)
+        {
+            _stamps[slot] = ++lru.Clock;
+            lru.Mru = slot;
+            lru.Updates++;
         }
     }
 
@@ -253,7 +286,6 @@ public sealed class Iotlb
             Volatile.Write(ref _threadCounters, counters);
         }
 
-        c.Hits++;
         c.HitsEver++;
     }
 
@@ -303,7 +335,8 @@ public sealed class Iotlb
     internal void Fill(ulong iovaBase, ulong paBase, int shift, Permissions permissions, long generation)
     {
         ulong tag = iovaBase | (uint)shift | ValidBit;
-        int first = ((int)(iovaBase >> shift) & _setMask) * _ways; // < Entries <= 2^24
+        int setIndex = (int)(iovaBase >> shift) & _setMask;
+        int first = setIndex * _ways; // < Entries <= 2^24
         ref ulong set = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first);
         int way = FindWay(ref set, tag);
         if (way >= 0)
@@ -337,7 +370,10 @@ public sealed class Iotlb
         _pas[slot] = paBase;
         _generations[slot] = generation;
         _permissions[slot] = permissions;
-        _stamps[slot] = ++_clock.Value;
+        ref SetLru lru = ref _lru[setIndex];
+        _stamps[slot] = ++lru.Clock;
+        lru.Mru = slot;
+        lru.Updates++;
         _count++;
         if (_countBySize[shift]++ == 0)
         {
@@ -483,7 +519,11 @@ public sealed class Iotlb
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Find(ulong iova)
+    private int Find(ulong iova) => Find(iova, out _);
+
+    // The slot covering iova and its set, or -1 (set then 0).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Find(ulong iova, out int set)
     {
         ulong sizes = _sizeBitmap;
         while (sizes != 0)
@@ -492,7 +532,8 @@ public sealed class Iotlb
             sizes &= sizes - 1;
             ulong page = iova >> shift;
             ulong key = (page << shift) | (uint)shift | ValidBit;
-            int first = ((int)page & _setMask) * _ways; // < Entries <= 2^24
+            set = (int)page & _setMask;
+            int first = _ways == 8 ? set << 3 : set * _ways; // < Entries <= 2^24 (the default shape needs no multiply)
             int way = FindWay(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first), key);
             if (way >= 0)
             {
@@ -500,6 +541,7 @@ public sealed class Iotlb
             }
         }
 
+        set = 0;
         return -1;
     }
 
@@ -554,18 +596,19 @@ public sealed class Iotlb
         }
     }
 
-    /// <summary>One thread's fast-path hit counters; written only by that thread.</summary>
+    /// <summary>One thread's fast-path hit counters; written only by that thread (<see cref="HitsAtReset"/> by
+    /// <see cref="ResetStats"/>).</summary>
     private sealed class ThreadCounters
     {
-        public long Hits;
         public long HitsEver;
+        public long HitsAtReset;
     }
 
-    /// <summary>The LRU clock, 64 bytes clear of any other field on both sides (no false sharing with the read-mostly fields).</summary>
-    [StructLayout(LayoutKind.Explicit, Size = 192)]
-    private struct PaddedClock
+    /// <summary>One set's LRU state: its clock (the stamp of its most recent use) and the slot that has it.</summary>
+    private struct SetLru
     {
-        [FieldOffset(64)]
-        public ulong Value;
+        public ulong Clock;
+        public int Mru;
+        public int Updates; // writes of this set's LRU state (wraps; for tests)
     }
 }

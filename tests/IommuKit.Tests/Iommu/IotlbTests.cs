@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using CsCheck;
 using IommuKit.Addressing;
 using IommuKit.Iommu;
+using IommuKit.Memory;
 using IommuKit.PageTables;
 
 namespace IommuKit.Tests.Iommu;
@@ -129,6 +130,57 @@ public class IotlbTests
         Assert.True(tlb.TryPeek(0xd000, out _));
         Assert.Equal(2L, tlb.Stats.Evictions);
         Assert.Equal(2, tlb.Count);
+    }
+
+    [Fact]
+    public void A_hit_on_the_most_recent_entry_of_its_set_writes_no_lru_state()
+    {
+        // Per-set recency: hitting the entry that is already the set's most recent changes nothing, so threads that
+        // keep hitting their own entries share no written cache line (and the eviction order is still exact LRU).
+        var tlb = new Iotlb(new IotlbGeometry(4, 2)); // two sets of two ways
+        tlb.Insert(Entry(0x0000)); // set 0
+        tlb.Insert(Entry(0x1000)); // set 1
+        long afterFills = tlb.LruUpdates;
+        Assert.Equal(2L, afterFills);
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.True(tlb.TryLookup(0x0000, out _));
+            Assert.True(tlb.TryLookup(0x1000, out _)); // another set: set 0's most recent entry stays 0x0000
+        }
+
+        Assert.Equal(afterFills, tlb.LruUpdates);
+        tlb.Insert(Entry(0x2000));                 // set 0: 0x2000 is now the most recent
+        Assert.True(tlb.TryLookup(0x0000, out _)); // ... and 0x0000 again: one update
+        Assert.Equal(afterFills + 2, tlb.LruUpdates);
+        tlb.Insert(Entry(0x4000));                 // set 0 full: evicts 0x2000, the least recently used
+        Assert.True(tlb.TryPeek(0x0000, out _));
+        Assert.False(tlb.TryPeek(0x2000, out _));
+        Assert.True(tlb.TryPeek(0x1000, out _));
+    }
+
+    [Fact]
+    public void Lock_free_hits_on_the_most_recent_entry_write_no_lru_state()
+    {
+        var domain = new IommuDomain(new FrameAllocator(new PhysicalMemory()));
+        domain.Map(IovaRange.FromStartSize(0x1_0000_0000, 8 * Size4K), 0x8000_0000, Permissions.ReadWrite);
+        for (ulong i = 0; i < 8; i++)
+        {
+            Assert.False(domain.Translate(0x1_0000_0000 + (i << 12), DmaAccess.Read).FromIotlb);
+        }
+
+        long updates = domain.Iotlb.LruUpdates;
+        for (int round = 0; round < 50; round++)
+        {
+            for (ulong i = 0; i < 8; i++)
+            {
+                DmaTranslation t = domain.Translate(0x1_0000_0000 + (i << 12), DmaAccess.Read);
+                Assert.True(t.FromIotlb);
+                Assert.Equal(0x8000_0000 + (i << 12), t.Pa);
+            }
+        }
+
+        Assert.Equal(updates, domain.Iotlb.LruUpdates); // 8 pages in 8 different sets: each is its set's most recent
+        Assert.Equal(400L, domain.Iotlb.Stats.Hits);
     }
 
     [Fact]
