@@ -274,8 +274,7 @@ public sealed class IommuDomain
         if ((sequence & 1) == 0 && iova < _fastLimit)
         {
             Iotlb iotlb = Iotlb;
-            int slot = iotlb.Peek(iova, out ulong pa, out Permissions perms, out ulong leafSize, out int set);
-            if (slot >= 0)
+            if (iotlb.Peek(iova, out int slot, out int set, out ulong pa, out Permissions perms, out ulong leafSize))
             {
                 Volatile.ReadBarrier(); // the reads above complete before the sequence is read again
                 if (Allows(perms, access) && Volatile.Read(ref _sequence) == sequence)

@@ -198,26 +198,36 @@ public sealed class Iotlb
     }
 
     /// <summary>
-    /// The slot of the entry covering <paramref name="iova"/> and what it translates to, or -1; counts nothing and
-    /// changes nothing. Safe to call while a writer changes the IOTLB (every read is a whole aligned word) provided
+    /// Finds the entry covering <paramref name="iova"/>: its slot, its set and what it translates to; counts nothing
+    /// and changes nothing. Safe to call while a writer changes the IOTLB (every read is a whole aligned word) provided
     /// the caller validates the result afterwards, as <see cref="IommuDomain"/>'s sequence counter does.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int Peek(ulong iova, out ulong pa, out Permissions permissions, out ulong leafSize, out int set)
+    internal bool Peek(ulong iova, out int slot, out int set, out ulong pa, out Permissions permissions, out ulong leafSize)
     {
-        int slot = Find(iova, out set);
-        if (slot < 0)
+        ulong sizes = _sizeBitmap;
+        while (sizes != 0)
         {
-            pa = leafSize = 0;
-            permissions = Permissions.None;
-            return -1;
+            int shift = BitOperations.TrailingZeroCount(sizes);
+            sizes &= sizes - 1;
+            ulong page = iova >> shift;
+            set = (int)page & _setMask;
+            int first = _ways == 8 ? set << 3 : set * _ways; // < Entries <= 2^24 (the default shape needs no multiply)
+            int way = FindWay(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first), (page << shift) | (uint)shift | ValidBit);
+            if (way >= 0)
+            {
+                slot = first + way;
+                leafSize = 1UL << shift;
+                pa = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pas), slot) + (iova & (leafSize - 1)); // slot < Entries; offset inside the leaf
+                permissions = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_permissions), slot);
+                return true;
+            }
         }
 
-        ulong tag = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), slot); // slot < Entries
-        leafSize = 1UL << (int)(tag & ShiftMask);
-        pa = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pas), slot) + (iova & (leafSize - 1)); // offset inside the leaf
-        permissions = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_permissions), slot);
-        return slot;
+        slot = set = 0;
+        pa = leafSize = 0;
+        permissions = Permissions.None;
+        return false;
     }
 
     /// <summary>
@@ -519,11 +529,7 @@ public sealed class Iotlb
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Find(ulong iova) => Find(iova, out _);
-
-    // The slot covering iova and its set, or -1 (set then 0).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Find(ulong iova, out int set)
+    private int Find(ulong iova)
     {
         ulong sizes = _sizeBitmap;
         while (sizes != 0)
@@ -532,8 +538,7 @@ public sealed class Iotlb
             sizes &= sizes - 1;
             ulong page = iova >> shift;
             ulong key = (page << shift) | (uint)shift | ValidBit;
-            set = (int)page & _setMask;
-            int first = _ways == 8 ? set << 3 : set * _ways; // < Entries <= 2^24 (the default shape needs no multiply)
+            int first = ((int)page & _setMask) * _ways; // < Entries <= 2^24
             int way = FindWay(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first), key);
             if (way >= 0)
             {
@@ -541,7 +546,6 @@ public sealed class Iotlb
             }
         }
 
-        set = 0;
         return -1;
     }
 

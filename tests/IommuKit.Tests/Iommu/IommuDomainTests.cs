@@ -387,7 +387,37 @@ public class IommuDomainTests
     [Fact]
     public void Translation_result_size_is_pinned()
     {
-        Assert.Equal(56, System.Runtime.CompilerServices.Unsafe.SizeOf<DmaTranslation>());
+        // 32 bytes: a success and a fault share the words (an IOTLB hit writes four stores, not seven).
+        Assert.Equal(32, System.Runtime.CompilerServices.Unsafe.SizeOf<DmaTranslation>());
+    }
+
+    [Theory]
+    [InlineData(0UL, 0L, 0)]
+    [InlineData(ulong.MaxValue, long.MaxValue, int.MaxValue)]
+    [InlineData(0xffff_ffff_ffff_f000UL, long.MinValue, -1)]
+    public void A_fault_and_a_success_read_back_every_field_although_they_share_storage(ulong iova, long sequence, int deviceId)
+    {
+        var fault = new DmaFault(iova, DmaAccess.ReadWrite, DmaFaultReason.BeyondWidth, deviceId, sequence);
+        DmaTranslation f = DmaTranslation.Faulted(fault, fromIotlb: true);
+        Assert.False(f.IsOk);
+        Assert.Equal(fault, f.Fault);
+        Assert.Equal(0UL, f.Pa);
+        Assert.Equal(0UL, f.LeafSize);
+        Assert.Equal(Permissions.None, f.Permissions);
+        Assert.True(f.FromIotlb);
+        Assert.False(f.IsStale);
+
+        DmaTranslation ok = DmaTranslation.Success(iova, Permissions.Write, 1UL << 30, fromIotlb: false, isStale: true);
+        Assert.True(ok.IsOk);
+        Assert.Equal(iova, ok.Pa);
+        Assert.Equal(1UL << 30, ok.LeafSize);
+        Assert.Equal(Permissions.Write, ok.Permissions);
+        Assert.Equal(default, ok.Fault);
+        Assert.False(ok.FromIotlb);
+        Assert.True(ok.IsStale);
+        Assert.NotEqual(ok, f);
+        Assert.Equal(default, DmaTranslation.Faulted(default));
+        Assert.NotEqual(DmaTranslation.Faulted(default), DmaTranslation.Faulted(default, fromIotlb: true));
     }
 
     [Fact]
