@@ -270,17 +270,18 @@ public sealed class IommuDomain
     {
         // Lock-free IOTLB hit (sequence-lock reader, see the threading remarks). Anything else, or a writer seen
         // mid-change, goes the locked way, which counts and decides afresh.
+        Iotlb iotlb = Iotlb;
+        Iotlb.ThreadCounters? counters = iotlb.CurrentThreadCounters(); // first: the thread-local read is a call
         long sequence = Volatile.Read(ref _sequence);
         if ((sequence & 1) == 0 && iova < _fastLimit)
         {
-            Iotlb iotlb = Iotlb;
             if (iotlb.Peek(iova, out int slot, out int set, out ulong pa, out Permissions perms, out ulong leafSize))
             {
                 Volatile.ReadBarrier(); // the reads above complete before the sequence is read again
                 if (Allows(perms, access) && Volatile.Read(ref _sequence) == sequence)
                 {
                     var hit = DmaTranslation.Success(pa, perms, leafSize, fromIotlb: true);
-                    iotlb.CountFastHit(slot, set);
+                    iotlb.CountFastHit(slot, set, counters);
                     return hit;
                 }
             }

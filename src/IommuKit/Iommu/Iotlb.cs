@@ -238,7 +238,7 @@ public sealed class Iotlb
     /// (replacement then picks the lower way among them); nothing else is shared.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void CountFastHit(int slot, int set)
+    internal void CountFastHit(int slot, int set, ThreadCounters? counters)
     {
         ref SetLru lru = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lru), set); // set < Sets
         if (lru.Mru != slot)
@@ -248,16 +248,23 @@ public sealed class Iotlb
             lru.Updates++;
         }
 
-        int index = _currentThreadIndex - 1;
-        ThreadCounters?[] counters = _threadCounters;
-        if ((uint)index < (uint)counters.Length && counters[index] is { } c)
+        if (counters is not null)
         {
-            c.HitsEver++;
+            counters.HitsEver++;
         }
         else
         {
             CountFastHitSlow();
         }
+    }
+
+    /// <summary>The calling thread's hit counters for this IOTLB, or null before its first lock-free hit here.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ThreadCounters? CurrentThreadCounters()
+    {
+        int index = _currentThreadIndex - 1;
+        ThreadCounters?[] counters = _threadCounters;
+        return (uint)index < (uint)counters.Length ? counters[index] : null;
     }
 
     // Makes slot the most recently used of its set (locked callers).
@@ -602,7 +609,7 @@ public sealed class Iotlb
 
     /// <summary>One thread's fast-path hit counters; written only by that thread (<see cref="HitsAtReset"/> by
     /// <see cref="ResetStats"/>).</summary>
-    private sealed class ThreadCounters
+    internal sealed class ThreadCounters
     {
         public long HitsEver;
         public long HitsAtReset;
