@@ -31,11 +31,36 @@ public static class CliApp
         return root;
     }
 
-    /// <summary>Parses <paramref name="args"/> and runs the chosen command; returns the exit code.</summary>
-    public static int Run(string[] args)
+    /// <summary>
+    /// Parses <paramref name="args"/> and runs the chosen command; returns the exit code. A command line that does not
+    /// parse (an unknown verb or flag, a missing or bad value) prints the error and usage and exits
+    /// <see cref="ExitInvalid"/>, like every other invalid input.
+    /// </summary>
+    public static int Run(string[] args, InvocationConfiguration? configuration = null)
     {
         RootCommand root = BuildRoot();
         ParseResult parse = root.Parse(args);
-        return parse.Invoke();
+        int exit = configuration is null ? parse.Invoke() : parse.Invoke(configuration);
+        return parse.Errors.Count > 0 ? ExitInvalid : exit;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="argument"/> (file names) refuse a token that looks like a flag (<c>--bogus</c>), so a
+    /// mistyped option is reported as one instead of as a missing file. A file whose name starts with '-' can still
+    /// be given as <c>./-name</c>.
+    /// </summary>
+    public static void RejectFlagLikeFiles<T>(Argument<T> argument)
+    {
+        ArgumentNullException.ThrowIfNull(argument);
+        argument.Validators.Add(result =>
+        {
+            foreach (System.CommandLine.Parsing.Token token in result.Tokens)
+            {
+                if (token.Value.Length > 1 && token.Value[0] == '-')
+                {
+                    result.AddError($"unknown option '{token.Value}'");
+                }
+            }
+        });
     }
 }

@@ -51,6 +51,7 @@ public static class ConformanceCommand
         var outDir = new Option<DirectoryInfo?>("--out") { Description = "Write <name>.steps files here (default: print them)" };
         var export = new Command("export", "Turn scenario files' container steps into step files for the VM driver (conformance/linux-vm/run.sh)");
         export.Arguments.Add(files);
+        CliApp.RejectFlagLikeFiles(files);
         export.Options.Add(outDir);
         export.SetAction(parse => Export(parse, parse.GetValue(files) ?? [], parse.GetValue(outDir)));
         return export;

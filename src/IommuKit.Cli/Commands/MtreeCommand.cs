@@ -19,6 +19,7 @@ public static class MtreeCommand
         var after = new Option<bool>("--after-steps") { Description = "Show the map after the file's region-add/del/set/transaction steps" };
         var command = new Command("mtree", "Print a scenario's memory map like QEMU's 'info mtree' and 'info mtree -f'");
         command.Arguments.Add(file);
+        CliApp.RejectFlagLikeFiles(file);
         command.Options.Add(after);
         command.SetAction(parseResult => Run(parseResult.GetValue(file)!, parseResult.GetValue(after), Console.Out, Console.Error));
         return command;

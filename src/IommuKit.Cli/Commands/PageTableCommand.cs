@@ -36,6 +36,7 @@ public static class PageTableCommand
         var device = new Option<string?>("--device") { Description = "A device of the file's devices: (the guest stage needs one behind the guest IOMMU)" };
         var dump = new Command("dump", "Run a scenario file, then print the guest or host page table as a tree of present entries with raw PTEs");
         dump.Arguments.Add(file);
+        CliApp.RejectFlagLikeFiles(file);
         dump.Options.Add(stage);
         dump.Options.Add(device);
         dump.SetAction(parseResult => RunDump(parseResult.GetValue(file)!, parseResult.GetValue(stage), parseResult.GetValue(device),

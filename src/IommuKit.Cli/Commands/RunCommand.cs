@@ -20,6 +20,7 @@ public static class RunCommand
 
         var command = new Command("run", "Run scenario files; exit 0 when every expectation holds, 1 when one fails, 2 when a file is invalid");
         command.Arguments.Add(files);
+        CliApp.RejectFlagLikeFiles(files);
         command.Options.Add(json);
         command.Options.Add(trace);
         command.SetAction(parseResult => Run(
