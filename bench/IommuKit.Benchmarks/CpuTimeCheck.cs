@@ -81,6 +81,18 @@ internal static class CpuTimeCheck
             Report("Reverse1M", ContainerBenchmarks.Lookups, 500, () => c.ReverseLookupAt1M());
             Report("Type1RT4K", 1, 200_000, () => c.Type1MapUnmap4K());
         }
+
+        RunUnmapAll();
+    }
+
+    /// <summary>Type1 unmap-all of P = 65536 spread 4K mappings (the mapping is setup, not timed), three rounds.</summary>
+    public static void RunUnmapAll()
+    {
+        var u = new UnmapAllBenchmarks { P = 65_536 };
+        for (int round = 0; round < 3; round++)
+        {
+            Measure("UnmapAll64K", u.P, u.Setup, () => u.UnmapAll());
+        }
     }
 
     private static void Measure(string name, int ops, Action setup, Action body)
