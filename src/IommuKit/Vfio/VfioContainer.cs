@@ -38,6 +38,9 @@ public sealed partial class VfioContainer
     /// <summary><c>DIRTY_BITMAP_SIZE_MAX</c>: the largest user bitmap in bytes, 256 MiB (INT_MAX bits rounded to u64 words).</summary>
     public const ulong MaxDirtyBitmapSize = (MaxDirtyBitmapPages + 63) / 64 * 8;
 
+    // Unmap-all keeps the emptied slots and their record objects for reuse up to this many; past it they are dropped.
+    private const int MaxRetainedRecordSlots = 4096;
+
     // dma_list: each entry's value is the index of its record in _records. An int (not the record object) so the
     // map's code is specialised for a value type rather than shared generic code over references.
     private readonly RangeMap<int> _dmas = new();
@@ -46,6 +49,7 @@ public sealed partial class VfioContainer
     private int[] _freeRecords = new int[4];
     private int _freeRecordCount;
     private int _recordSlots; // slots handed out so far: [0, _recordSlots)
+
     private List<IovaRange> _iovaList = [];
     private ulong _pgsizeBitmap = PageMask;
     private uint _dmaAvail;
@@ -852,6 +856,15 @@ public sealed partial class VfioContainer
         _byVaddr.Clear();
         _dmaAvail += (uint)count; // each record took one slot of dma_avail, which never passes the limit
         _vaddrInvalidCount -= invalid;
+        if (_recordSlots > MaxRetainedRecordSlots)
+        {
+            // No slot is in use now (lost records have none): give back the record objects of a large map.
+            _records = new DmaRecord[4];
+            _freeRecords = new int[4];
+            _freeRecordCount = 0;
+            _recordSlots = 0;
+        }
+
         return unmapped;
     }
 

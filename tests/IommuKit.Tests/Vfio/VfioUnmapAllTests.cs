@@ -97,6 +97,31 @@ public class VfioUnmapAllTests
         Assert.Equal(0UL, host.PinnedPages);
     }
 
+    // Past 4096 records, unmap-all gives the record objects back; the container then maps, finds and unmaps as new.
+    [Fact]
+    public void After_unmap_all_of_a_large_map_the_container_maps_again()
+    {
+        const int records = 5000;
+        VfioContainer c = Container(limit: records);
+        for (int round = 0; round < 2; round++)
+        {
+            for (int i = 0; i < records; i++)
+            {
+                Assert.Equal(Errno.Ok, c.Map((ulong)i * 2 * P, P, UserBase + ((ulong)i * P)));
+            }
+
+            Assert.True(c.TryFindIova(UserBase + (4999 * P) + 1, out ulong iova));
+            Assert.Equal((4999 * 2 * P) + 1, iova);
+            Assert.Equal(0u, c.DmaAvail);
+            Assert.Equal((Errno.Ok, records * P), c.Unmap(0, 0, VfioDmaUnmapFlags.All));
+            Assert.Equal((uint)records, c.DmaAvail);
+        }
+
+        Assert.Equal(Errno.Ok, c.Map(0x1000, P, UserBase));
+        Assert.Equal((Errno.Ok, P), c.Unmap(0x1000, P));
+        Assert.Equal(0, c.MappingCount);
+    }
+
     // The bulk path must leave exactly what removing each record with its own UNMAP_DMA leaves: the records, dma_avail,
     // the vaddr-invalid count, every pin count (records sharing or abutting vaddrs, pins taken by someone else), the
     // domain's leaves (a foreign mapping survives), generation and IOTLB.
