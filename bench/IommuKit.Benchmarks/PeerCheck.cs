@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using IommuKit.Addressing;
-using IommuKit.Linux;
-using IommuKit.Memory;
-using IommuKit.Vfio;
 
 namespace IommuKit.Benchmarks;
 
@@ -16,9 +13,9 @@ namespace IommuKit.Benchmarks;
 /// Page tables: <see cref="PageTableBenchmarks"/> (VT-d second level, 4 levels, 4K leaves; the C peer is ARM LPAE
 /// 48-bit, the same 4 × 9-bit geometry). Range map: <see cref="RangeMap{T}"/> at 1M records in the GTree harness's
 /// layouts: every other page for insert/find/remove, dense for first fit (whose hole is then above the last record).
-/// Reverse lookup: <see cref="VfioContainer.TryFindIova"/> at 1M dense type1 records (the harness's reverse walk).
+/// Reverse lookup: <c>VfioContainer.TryFindIova</c> at 1M dense type1 records (the harness's reverse walk).
 /// </remarks>
-internal static class PeerCheck
+internal static partial class PeerCheck
 {
     private const int Rounds = 3;
 
@@ -101,7 +98,6 @@ internal static class PeerCheck
         RunReverseLookup();
     }
 
-
     /// <summary>Runs <paramref name="body"/> once to warm up, then <see cref="Rounds"/> times, each after <paramref name="setup"/>; prints the best.</summary>
     private static void Best(string name, int ops, Action setup, Action body)
     {
@@ -120,48 +116,5 @@ internal static class PeerCheck
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {best:F2}"));
-    }
-
-    /// <summary>
-    /// Reverse lookup (host address to IOVA) at 1M type1 records, the GTree harness's layout: dense 4K records at IOVA
-    /// <c>i &lt;&lt; 12</c> backed by host addresses <c>2^42 + (i &lt;&lt; 12)</c>, random probes inside a page
-    /// (<see cref="VfioContainer.TryFindIova"/>; the C side walks the tree in order).
-    /// </summary>
-    public static void RunReverseLookup()
-    {
-        const int records = RangeMapBenchmarks.Records;
-        const ulong hostBase = 1UL << 42;
-        var container = new VfioContainer(new HostMemory(new PhysicalMemory()), dmaEntryLimit: records);
-        TranslateBenchmarks.Require(container.SetIommu(VfioIommuType.Type1v2) == Errno.Ok, "type1v2");
-        for (int i = 0; i < records; i++)
-        {
-            var map = new VfioDmaMap((ulong)i << 12, 0x1000, hostBase + ((ulong)i << 12), VfioDmaMapFlags.Read | VfioDmaMapFlags.Write);
-            TranslateBenchmarks.Require(container.MapDma(map) == Errno.Ok, "type1 map");
-        }
-
-        var rng = new Random(7);
-        ulong[] probes = new ulong[RangeMapBenchmarks.Lookups];
-        for (int k = 0; k < probes.Length; k++)
-        {
-            probes[k] = hostBase + ((ulong)rng.Next(records) << 12) + 8;
-        }
-
-        ulong sink = 0;
-        Best("gtree_reverse", probes.Length * 200, () => { }, () =>
-        {
-            for (int r = 0; r < 200; r++)
-            {
-                foreach (ulong va in probes)
-                {
-                    if (!container.TryFindIova(va, out ulong iova) || iova != va - hostBase)
-                    {
-                        throw new InvalidOperationException("reverse lookup must find the record's IOVA");
-                    }
-
-                    sink += iova;
-                }
-            }
-        });
-        GC.KeepAlive(sink);
     }
 }
