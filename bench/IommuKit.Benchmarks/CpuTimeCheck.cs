@@ -81,6 +81,30 @@ internal static class CpuTimeCheck
             Report("Reverse1M", ContainerBenchmarks.Lookups, 500, () => c.ReverseLookupAt1M());
             Report("Type1RT4K", 1, 200_000, () => c.Type1MapUnmap4K());
         }
+
+        RunUnmapAll();
+    }
+
+    /// <summary>Type1 unmap-all of P = 65536 spread 4K mappings (the mapping is setup, not timed), five rounds (the
+    /// first ones warm up and tier up the unmap path).</summary>
+    public static void RunUnmapAll()
+    {
+        var u = new UnmapAllBenchmarks { P = 65_536 };
+        var process = Process.GetCurrentProcess();
+        for (int round = 0; round < 5; round++)
+        {
+            u.Setup();
+            GC.Collect();
+            process.Refresh();
+            TimeSpan start = process.TotalProcessorTime;
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            u.UnmapAll();
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            process.Refresh();
+            double ns = (process.TotalProcessorTime - start).TotalNanoseconds / u.P;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{"UnmapAll64K",-12} {ns,10:F2} ns/op (CPU time)  {(double)allocated / u.P,8:F2} B/op (round {round})"));
+        }
     }
 
     private static void Measure(string name, int ops, Action setup, Action body)

@@ -13,8 +13,9 @@ namespace IommuKit.Benchmarks;
 /// Page tables: <see cref="PageTableBenchmarks"/> (VT-d second level, 4 levels, 4K leaves; the C peer is ARM LPAE
 /// 48-bit, the same 4 × 9-bit geometry). Range map: <see cref="RangeMap{T}"/> at 1M records in the GTree harness's
 /// layouts: every other page for insert/find/remove, dense for first fit (whose hole is then above the last record).
+/// Reverse lookup: <c>VfioContainer.TryFindIova</c> at 1M dense type1 records (the harness's reverse walk).
 /// </remarks>
-internal static class PeerCheck
+internal static partial class PeerCheck
 {
     private const int Rounds = 3;
 
@@ -93,6 +94,8 @@ internal static class PeerCheck
                 }
             }
         });
+
+        RunReverseLookup();
     }
 
     /// <summary>Runs <paramref name="body"/> once to warm up, then <see cref="Rounds"/> times, each after <paramref name="setup"/>; prints the best.</summary>

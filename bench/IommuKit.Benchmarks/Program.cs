@@ -7,9 +7,21 @@ if (args is ["--cpu-time", ..])
     return;
 }
 
+if (args is ["--peers", "reverse"])
+{
+    PeerCheck.RunReverseLookup(); // only the container row "reverse lookup at 1M"
+    return;
+}
+
 if (args is ["--peers"])
 {
     PeerCheck.Run();
+    return;
+}
+
+if (args is ["--cpu-time-unmap-all"])
+{
+    CpuTimeCheck.RunUnmapAll();
     return;
 }
 

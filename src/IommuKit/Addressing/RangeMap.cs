@@ -103,6 +103,9 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         }
     }
 
+    /// <summary>Adds <paramref name="range"/>, which the caller has just checked overlaps no entry (no second search).</summary>
+    internal void AddDisjoint(IovaRange range, T value) => InsertUnchecked(range, value);
+
     /// <summary>Removes the entry whose range is exactly <paramref name="range"/>; false when there is none.</summary>
     public bool Remove(IovaRange range)
     {
@@ -140,6 +143,20 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
     /// <summary>Removes every entry.</summary>
     public void Clear()
     {
+        if (_chunkCount != 0)
+        {
+            // Keep the first chunk as the spare, emptied, so a map cleared and refilled allocates nothing.
+            Chunk first = _chunks[0];
+            if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+            {
+                Array.Clear(first.Values, 0, first.Count);
+            }
+
+            first.Count = 0;
+            first.GapValid = false;
+            _spare = first;
+        }
+
         Array.Clear(_chunks, 0, _chunkCount);
         _chunkCount = 0;
         _count = 0;

@@ -497,6 +497,12 @@ public sealed partial class Ioas
     internal Errno UnmapRange(ulong first, ulong last, out UInt128 unmapped)
     {
         unmapped = 0;
+        if (first == 0 && last == ulong.MaxValue)
+        {
+            unmapped = RemoveAllAreas();
+            return Errno.Ok; // no area can cross an end of the whole space
+        }
+
         IovaRange range = IovaRange.FromFirstLast(first, last);
         while (_areas.TryGetFirstOverlapping(range, out RangeMapEntry<IoasArea> e))
         {
@@ -510,6 +516,29 @@ public sealed partial class Ioas
         }
 
         return Errno.Ok;
+    }
+
+    // Unmap of the whole space: what the loop of UnmapRange does for every area, lowest first (each filled area is
+    // unmapped from the domains and unpinned in the same order), with the area map and the user-VA index cleared at
+    // once instead of searched and shifted per area. O(areas), never the span. Returns the bytes unmapped.
+    private UInt128 RemoveAllAreas()
+    {
+        UInt128 unmapped = 0;
+        foreach (RangeMapEntry<IoasArea> e in _areas)
+        {
+            if (e.Value.Filled)
+            {
+                UnfillArea(e.Range, e.Value);
+            }
+
+            e.Value.Pages.Refs--;
+            unmapped += e.Range.Size; // at most 2^64 in total: the areas are disjoint
+        }
+
+        // Every area left: the user-VA index held exactly them (AddAreaEntry/RemoveAreaEntry keep it so).
+        _areas.Clear();
+        _byUserVa.Clear();
+        return unmapped;
     }
 
     private void RemoveArea(IovaRange range, IoasArea area)

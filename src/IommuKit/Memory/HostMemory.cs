@@ -170,6 +170,17 @@ public sealed class HostMemory
             return Errno.EFAULT;
         }
 
+        // Fast path: no segment overlaps va or touches either end, so the result is one new segment of count 1 that
+        // nothing merges with (what Adjust and Coalesce would produce, without their working lists).
+        ulong below = va.First == 0 ? 0 : va.First - 1;
+        ulong above = va.Last == ulong.MaxValue ? ulong.MaxValue : va.Last + 1;
+        if (!_pins.Overlaps(IovaRange.FromFirstLast(below, above)))
+        {
+            _pins.AddDisjoint(va, 1);
+            CountPages(va, 0, 1);
+            return Errno.Ok;
+        }
+
         Adjust(va, +1);
         return Errno.Ok;
     }
@@ -180,6 +191,15 @@ public sealed class HostMemory
     public void Unpin(IovaRange va)
     {
         RequirePageAligned(va);
+
+        // Fast path: va is exactly one segment pinned once. Dropping it leaves a hole, so nothing can merge.
+        if (_pins.TryFind(va.First, out RangeMapEntry<int> only) && only.Value == 1 && only.Range == va)
+        {
+            _pins.Remove(va);
+            CountPages(va, 1, 0);
+            return;
+        }
+
         ulong next = va.First;
         bool covered = false;
         foreach (RangeMapEntry<int> e in _pins.Overlapping(va))

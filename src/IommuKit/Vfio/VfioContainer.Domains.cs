@@ -85,11 +85,11 @@ public sealed partial class VfioContainer
 
         // Replay: pin first if nothing is pinned yet, then map each record; undo everything on failure.
         bool firstDomain = _domains.Count == 0;
-        var done = new List<RangeMapEntry<DmaRecord>>();
+        var done = new List<RangeMapEntry<int>>();
         Errno error = Errno.Ok;
-        foreach (RangeMapEntry<DmaRecord> e in _dmas)
+        foreach (RangeMapEntry<int> e in _dmas)
         {
-            DmaRecord r = e.Value;
+            DmaRecord r = _records[e.Value];
             ulong va = firstDomain ? r.Vaddr : r.PinnedVaddr!.Value;
             IovaRange vaRange = IovaRange.FromStartSize(va, e.Range.Size);
             if (firstDomain)
@@ -117,12 +117,12 @@ public sealed partial class VfioContainer
 
         if (error != Errno.Ok)
         {
-            foreach (RangeMapEntry<DmaRecord> e in done)
+            foreach (RangeMapEntry<int> e in done)
             {
                 domain.UnmapAndFlush(e.Range);
                 if (firstDomain)
                 {
-                    Host.Unpin(IovaRange.FromStartSize(e.Value.Vaddr, e.Range.Size));
+                    Host.Unpin(IovaRange.FromStartSize(_records[e.Value].Vaddr, e.Range.Size));
                 }
             }
 
@@ -131,9 +131,10 @@ public sealed partial class VfioContainer
 
         if (firstDomain)
         {
-            foreach (RangeMapEntry<DmaRecord> e in done)
+            foreach (RangeMapEntry<int> e in done)
             {
-                e.Value.PinnedVaddr = e.Value.Vaddr;
+                DmaRecord r = _records[e.Value];
+                r.PinnedVaddr = r.Vaddr;
             }
         }
 

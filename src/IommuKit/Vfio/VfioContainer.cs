@@ -38,8 +38,18 @@ public sealed partial class VfioContainer
     /// <summary><c>DIRTY_BITMAP_SIZE_MAX</c>: the largest user bitmap in bytes, 256 MiB (INT_MAX bits rounded to u64 words).</summary>
     public const ulong MaxDirtyBitmapSize = (MaxDirtyBitmapPages + 63) / 64 * 8;
 
-    private readonly RangeMap<DmaRecord> _dmas = new();
-    private readonly List<RangeMapEntry<DmaRecord>> _unmapTargets = []; // UnmapDma's working list, reused per call
+    // Unmap-all keeps the emptied slots and their record objects for reuse up to this many; past it they are dropped.
+    private const int MaxRetainedRecordSlots = 4096;
+
+    // dma_list: each entry's value is the index of its record in _records. An int (not the record object) so the
+    // map's code is specialised for a value type rather than shared generic code over references.
+    private readonly RangeMap<int> _dmas = new();
+    private readonly List<RangeMapEntry<int>> _unmapTargets = []; // UnmapDma's working list, reused per call
+    private DmaRecord[] _records = new DmaRecord[4]; // slots; those in _freeRecords hold a retired object or null
+    private int[] _freeRecords = new int[4];
+    private int _freeRecordCount;
+    private int _recordSlots; // slots handed out so far: [0, _recordSlots)
+
     private List<IovaRange> _iovaList = [];
     private ulong _pgsizeBitmap = PageMask;
     private uint _dmaAvail;
@@ -108,9 +118,9 @@ public sealed partial class VfioContainer
         get
         {
             var list = new List<VfioDma>(MappingCount);
-            foreach (RangeMapEntry<DmaRecord> e in _dmas)
+            foreach (RangeMapEntry<int> e in _dmas)
             {
-                list.Add(e.Value.ToView(e.Range));
+                list.Add(_records[e.Value].ToView(e.Range));
             }
 
             if (_lostDmas.Count > 0)
@@ -204,7 +214,7 @@ public sealed partial class VfioContainer
         // Step 7: overlap lookup (inclusive ends, so a mapping ending at 2^64-1 is found; pre-fix kernels find
         // nothing for a range ending there, and never see the lost mappings, which are not in _dmas).
         bool lost = LosesMapping(iovaLast);
-        RangeMapEntry<DmaRecord> hit = default;
+        RangeMapEntry<int> hit = default;
         bool found = !lost && _dmas.TryGetFirstOverlapping(iova, out hit);
         if (setVaddr)
         {
@@ -213,14 +223,15 @@ public sealed partial class VfioContainer
                 return Errno.ENOENT;
             }
 
-            if (!hit.Value.VaddrInvalid || hit.Range != iova)
+            DmaRecord invalid = _records[hit.Value];
+            if (!invalid.VaddrInvalid || hit.Range != iova)
             {
                 return Errno.EINVAL;
             }
 
-            hit.Value.Vaddr = map.Vaddr;
-            hit.Value.VaddrInvalid = false;
-            IndexVaddr(hit.Range, hit.Value.Vaddr);
+            invalid.Vaddr = map.Vaddr;
+            invalid.VaddrInvalid = false;
+            IndexVaddr(hit.Range, invalid.Vaddr);
             _vaddrInvalidCount--;
             return Errno.Ok;
         }
@@ -243,7 +254,8 @@ public sealed partial class VfioContainer
         }
 
         // Step 10: pin and map (only with an IOMMU domain), all-or-nothing.
-        var record = new DmaRecord(map.Vaddr, read, write);
+        DmaRecord record = lost ? new DmaRecord() : RentRecord();
+        record.Reset(map.Vaddr, read, write);
         Errno pinned = PinAndMap(iova, record);
         if (pinned != Errno.Ok)
         {
@@ -268,7 +280,7 @@ public sealed partial class VfioContainer
         }
         else
         {
-            _dmas.Add(iova, record);
+            _dmas.AddDisjoint(iova, TakeRecordSlot(record)); // step 7 found no overlap
             IndexVaddr(iova, record.Vaddr);
         }
 
@@ -378,8 +390,16 @@ public sealed partial class VfioContainer
             return Errno.EINVAL;
         }
 
+        if (all && !invalidateVaddr)
+        {
+            // Unmap-all removes every record of dma_list (never the lost ones), as the loop below would, in bulk.
+            unmapped = RemoveAllRecords();
+            unmap.Size = (ulong)unmapped; // step 10
+            return Errno.Ok;
+        }
+
         // Step 9: the intersecting records, ascending (pre-fix kernels: none when the range ends at 2^64).
-        List<RangeMapEntry<DmaRecord>> targets = _unmapTargets;
+        List<RangeMapEntry<int>> targets = _unmapTargets;
         targets.Clear();
         if (targets.Capacity > 4096)
         {
@@ -388,7 +408,7 @@ public sealed partial class VfioContainer
 
         if (all || !LosesMapping(range.Last))
         {
-            foreach (RangeMapEntry<DmaRecord> e in _dmas.Overlapping(range))
+            foreach (RangeMapEntry<int> e in _dmas.Overlapping(range))
             {
                 targets.Add(e);
             }
@@ -403,29 +423,30 @@ public sealed partial class VfioContainer
         if (invalidateVaddr)
         {
             // An already invalid vaddr fails the call; this call's marks are rolled back, so mark nothing.
-            foreach (RangeMapEntry<DmaRecord> t in targets)
+            foreach (RangeMapEntry<int> t in targets)
             {
-                if (t.Value.VaddrInvalid)
+                if (_records[t.Value].VaddrInvalid)
                 {
                     return Errno.EINVAL;
                 }
             }
 
-            foreach (RangeMapEntry<DmaRecord> t in targets)
+            foreach (RangeMapEntry<int> t in targets)
             {
-                t.Value.VaddrInvalid = true;
-                UnindexVaddr(t.Range, t.Value.Vaddr);
+                DmaRecord r = _records[t.Value];
+                r.VaddrInvalid = true;
+                UnindexVaddr(t.Range, r.Vaddr);
                 _vaddrInvalidCount++;
                 unmapped += t.Range.Size;
             }
         }
         else
         {
-            foreach (RangeMapEntry<DmaRecord> t in targets)
+            foreach (RangeMapEntry<int> t in targets)
             {
                 if (getDirty)
                 {
-                    CopyDirtyBits(bitmap!, range.First, t.Range, t.Value, pgsize);
+                    CopyDirtyBits(bitmap!, range.First, t.Range, _records[t.Value], pgsize);
                 }
 
                 unmapped += t.Range.Size; // at most 2^64 in total: the records are disjoint
@@ -522,7 +543,7 @@ public sealed partial class VfioContainer
             if (!_dirtyTracking)
             {
                 // Every record needs a bitmap of at most INT_MAX pages; all or none are allocated.
-                foreach (RangeMapEntry<DmaRecord> e in _dmas)
+                foreach (RangeMapEntry<int> e in _dmas)
                 {
                     if (e.Range.Size / pgsize > MaxDirtyBitmapPages)
                     {
@@ -530,9 +551,9 @@ public sealed partial class VfioContainer
                     }
                 }
 
-                foreach (RangeMapEntry<DmaRecord> e in _dmas)
+                foreach (RangeMapEntry<int> e in _dmas)
                 {
-                    e.Value.Dirty = [];
+                    _records[e.Value].Dirty = [];
                 }
 
                 _dirtyTracking = true;
@@ -547,9 +568,9 @@ public sealed partial class VfioContainer
             if (_dirtyTracking)
             {
                 _dirtyTracking = false;
-                foreach (RangeMapEntry<DmaRecord> e in _dmas)
+                foreach (RangeMapEntry<int> e in _dmas)
                 {
-                    e.Value.Dirty = null;
+                    _records[e.Value].Dirty = null;
                 }
             }
 
@@ -595,9 +616,9 @@ public sealed partial class VfioContainer
             return Errno.EINVAL;
         }
 
-        foreach (RangeMapEntry<DmaRecord> e in _dmas.Overlapping(range).ToList())
+        foreach (RangeMapEntry<int> e in _dmas.Overlapping(range).ToList())
         {
-            CopyDirtyBits(bitmap, range.First, e.Range, e.Value, pgsize);
+            CopyDirtyBits(bitmap, range.First, e.Range, _records[e.Value], pgsize);
         }
 
         return Errno.Ok;
@@ -617,9 +638,10 @@ public sealed partial class VfioContainer
         // Clamp the end at 2^64-1: a write cannot pass the top of the space.
         ulong last = length - 1 > ulong.MaxValue - iova ? ulong.MaxValue : iova + (length - 1);
         IovaRange range = IovaRange.FromFirstLast(iova, last);
-        foreach (RangeMapEntry<DmaRecord> e in _dmas.Overlapping(range))
+        foreach (RangeMapEntry<int> e in _dmas.Overlapping(range))
         {
-            if (e.Value.Dirty is null || !e.Range.TryIntersect(range, out IovaRange hit))
+            HashSet<ulong>? dirty = _records[e.Value].Dirty;
+            if (dirty is null || !e.Range.TryIntersect(range, out IovaRange hit))
             {
                 continue;
             }
@@ -628,7 +650,7 @@ public sealed partial class VfioContainer
             ulong lastPage = (hit.Last - e.Range.First) / _dirtyPgsize;
             for (ulong p = firstPage; p <= lastPage; p++)
             {
-                e.Value.Dirty.Add(p);
+                dirty.Add(p);
             }
         }
     }
@@ -654,8 +676,8 @@ public sealed partial class VfioContainer
     // §1.4 step 8 (and the dirty GET_BITMAP rule): a record containing range.First must start there, and one
     // containing range.Last must end there. Inclusive ends: a record ending at 2^64-1 is compared correctly.
     private bool Bisects(IovaRange range) =>
-        (_dmas.TryFind(range.First, out RangeMapEntry<DmaRecord> low) && low.Range.First != range.First) ||
-        (_dmas.TryFind(range.Last, out RangeMapEntry<DmaRecord> high) && high.Range.Last != range.Last);
+        (_dmas.TryFind(range.First, out RangeMapEntry<int> low) && low.Range.First != range.First) ||
+        (_dmas.TryFind(range.Last, out RangeMapEntry<int> high) && high.Range.Last != range.Last);
 
     // verify_bitmap_size plus access_ok (§1.4 step 2): npages = size >> ffs(pgsize).
     private static Errno CheckUserBitmap(VfioBitmap bitmap, ulong size)
@@ -746,8 +768,9 @@ public sealed partial class VfioContainer
         }
     }
 
-    private void RemoveRecord(IovaRange iova, DmaRecord record)
+    private void RemoveRecord(IovaRange iova, int slot)
     {
+        DmaRecord record = _records[slot];
         UnmapAndUnpin(iova, record);
         _dmas.Remove(iova);
         _dmaAvail++;
@@ -759,6 +782,133 @@ public sealed partial class VfioContainer
         {
             UnindexVaddr(iova, record.Vaddr);
         }
+
+        ReleaseRecordSlot(slot);
+    }
+
+    // Unmap-all: what RemoveRecord does for every record of _dmas, ascending, with the bookkeeping done wholesale.
+    // Each record is unmapped and flushed from every domain as before (so the domains' tables, IOTLBs and generations
+    // end exactly as they would), but the record map and the vaddr index are cleared at once instead of searched
+    // and shifted per record, and pins are dropped one run of adjacent vaddr ranges at a time (a run's unpin is the
+    // sum of its parts' and happens after every page of it is unmapped and flushed). Lost records stay. O(P) in the
+    // number of records, never in the span; allocation-free when warm. Returns the bytes unmapped.
+    private UInt128 RemoveAllRecords()
+    {
+        int count = _dmas.Count;
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        UInt128 unmapped = 0;
+        int invalid = 0;
+        bool haveRun = false;
+        ulong runFirst = 0;
+        ulong runLast = 0;
+        foreach (RangeMapEntry<int> e in _dmas)
+        {
+            DmaRecord record = _records[e.Value];
+            unmapped += e.Range.Size; // at most 2^64 in total: the records are disjoint
+            if (record.VaddrInvalid)
+            {
+                invalid++;
+            }
+
+            if (record.PinnedVaddr is ulong va)
+            {
+                for (int i = 0; i < _domains.Count; i++)
+                {
+                    _domains[i].UnmapAndFlush(e.Range);
+                }
+
+                record.PinnedVaddr = null;
+
+                // The pinned range [va, va + size - 1] was checked not to wrap by MAP (step 4).
+                ulong vaLast = va + (ulong)(e.Range.Size - 1);
+                if (haveRun && runLast != ulong.MaxValue && va == runLast + 1)
+                {
+                    runLast = vaLast;
+                }
+                else
+                {
+                    if (haveRun)
+                    {
+                        Host.Unpin(IovaRange.FromFirstLast(runFirst, runLast));
+                    }
+
+                    haveRun = true;
+                    runFirst = va;
+                    runLast = vaLast;
+                }
+            }
+
+            ReleaseRecordSlot(e.Value);
+        }
+
+        if (haveRun)
+        {
+            Host.Unpin(IovaRange.FromFirstLast(runFirst, runLast));
+        }
+
+        // Every record left _dmas: the vaddr index held exactly the valid ones among them (lost records are never
+        // indexed), so it empties too.
+        _dmas.Clear();
+        _byVaddr.Clear();
+        _dmaAvail += (uint)count; // each record took one slot of dma_avail, which never passes the limit
+        _vaddrInvalidCount -= invalid;
+        if (_recordSlots > MaxRetainedRecordSlots)
+        {
+            // No slot is in use now (lost records have none): give back the record objects of a large map.
+            _records = new DmaRecord[4];
+            _freeRecords = new int[4];
+            _freeRecordCount = 0;
+            _recordSlots = 0;
+        }
+
+        return unmapped;
+    }
+
+    // ---- Record slots: _dmas maps each range to an index into _records; freed slots are reused, and so are the
+    // record objects in them (a warm MAP/UNMAP pair allocates nothing). Lost records (LosesMappingsEndingAtTop) never
+    // take a slot: they are never removed.
+
+    // A record object to fill for a new mapping: the retired one in the next free slot, or a new one. Nothing is
+    // claimed until TakeRecordSlot, so a MAP that fails after this leaves the slots as they were.
+    private DmaRecord RentRecord() =>
+        _freeRecordCount > 0 ? _records[_freeRecords[_freeRecordCount - 1]] ??= new DmaRecord() : new DmaRecord();
+
+    // Claims a slot for record (the object RentRecord returned) and returns its index.
+    private int TakeRecordSlot(DmaRecord record)
+    {
+        int slot;
+        if (_freeRecordCount > 0)
+        {
+            slot = _freeRecords[--_freeRecordCount];
+        }
+        else
+        {
+            if (_recordSlots == _records.Length)
+            {
+                Array.Resize(ref _records, _records.Length * 2);
+            }
+
+            slot = _recordSlots++;
+        }
+
+        _records[slot] = record;
+        return slot;
+    }
+
+    // Gives slot back; its record object stays there to be reused (its Dirty set is dropped now).
+    private void ReleaseRecordSlot(int slot)
+    {
+        _records[slot].Dirty = null;
+        if (_freeRecordCount == _freeRecords.Length)
+        {
+            Array.Resize(ref _freeRecords, _freeRecords.Length * 2);
+        }
+
+        _freeRecords[_freeRecordCount++] = slot;
     }
 
     // ---- Kernel-version rules (newest: v6.18-rc4+). A profile for older kernels switches these. ----
@@ -780,19 +930,30 @@ public sealed partial class VfioContainer
         return true;
     }
 
-    private sealed class DmaRecord(ulong vaddr, bool read, bool write)
+    private sealed class DmaRecord
     {
-        public ulong Vaddr { get; set; } = vaddr;
+        public ulong Vaddr { get; set; }
 
-        public bool Read { get; } = read;
+        public bool Read { get; private set; }
 
-        public bool Write { get; } = write;
+        public bool Write { get; private set; }
 
         public bool VaddrInvalid { get; set; }
 
         public ulong? PinnedVaddr { get; set; }
 
         public HashSet<ulong>? Dirty { get; set; }
+
+        // A fresh record's state: vaddr valid, not pinned, no dirty bitmap.
+        public void Reset(ulong vaddr, bool read, bool write)
+        {
+            Vaddr = vaddr;
+            Read = read;
+            Write = write;
+            VaddrInvalid = false;
+            PinnedVaddr = null;
+            Dirty = null;
+        }
 
         public VfioDma ToView(IovaRange iova) => new(iova, Vaddr, Read, Write, VaddrInvalid, PinnedVaddr);
     }

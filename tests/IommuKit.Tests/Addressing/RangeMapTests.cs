@@ -157,4 +157,28 @@ public class RangeMapTests
         Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
         Assert.Equal(0, map.Count);
     }
+
+    // Clear keeps one emptied chunk (as removing the last entry does), so a container emptied by unmap-all maps its next
+    // record without allocating; the cleared map is empty and takes entries anywhere again.
+    [Fact]
+    public void Clear_keeps_a_chunk_so_the_next_add_allocates_nothing()
+    {
+        var map = new RangeMap<int>();
+        for (int i = 0; i < 1000; i++)
+        {
+            map.Add(IovaRange.FromStartSize((ulong)i << 12, 0x1000), i);
+        }
+
+        map.Clear();
+        Assert.Equal(0, map.Count);
+        Assert.False(map.TryFind(0, out _));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        bool added = map.TryAdd(IovaRange.FromFirstLast(0xffff_ffff_ffff_f000, ulong.MaxValue), 7);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(added);
+        Assert.Equal(0, allocated);
+        Assert.True(map.TryFind(ulong.MaxValue, out RangeMapEntry<int> e));
+        Assert.Equal(7, e.Value);
+        Assert.Equal(1, map.Count);
+    }
 }

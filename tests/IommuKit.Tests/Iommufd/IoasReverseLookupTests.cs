@@ -63,4 +63,32 @@ public class IoasReverseLookupTests
         Assert.True(ioas.TryFindIova(0x7f00_0000_1fff, out found));
         Assert.Equal(0x11fffUL, found);
     }
+
+    // Unmap of the whole space (IOMMU_IOAS_UNMAP of [0, 2^64-1], the compat UNMAP_ALL) clears the areas and the user-VA
+    // index wholesale: no index search per area, aliases (a COPY) included, and the IOAS maps again afterwards.
+    [Fact]
+    public void Unmap_all_clears_the_user_va_index_without_searching_it_per_area()
+    {
+        var (fd, ioas) = NewIoas();
+        for (ulong i = 0; i < 200; i++)
+        {
+            Assert.Equal(Errno.Ok, fd.MapFixed(ioas, (i * 0x10_0000) + 0x1000, 0x2000, 0x7f00_0000_0000 + (i * 0x2000)));
+        }
+
+        ulong dst = 0xf000_0000;
+        Assert.Equal(Errno.Ok, fd.Copy(ioas, 0x1000, 0x2000, ioas, ref dst));
+        Assert.Equal(1, ioas.UserVaIndex.AliasCount);
+        ioas.UserVaIndex.ResetCounters();
+
+        Assert.Equal(Errno.Ok, fd.Unmap(ioas, 0, U64Max, out ulong unmapped));
+        Assert.Equal(201UL * 0x2000, unmapped);
+        Assert.Equal(0, ioas.UserVaIndex.NodesVisited);
+        Assert.Equal(0, ioas.UserVaIndex.Count);
+        Assert.Equal(0, ioas.AreaCount);
+        Assert.False(ioas.TryFindIova(0x7f00_0000_0000, out _));
+
+        Assert.Equal(Errno.Ok, fd.MapFixed(ioas, 0x1000, 0x2000, 0x7f00_0000_0000));
+        Assert.True(ioas.TryFindIova(0x7f00_0000_0010, out ulong iova));
+        Assert.Equal(0x1010UL, iova);
+    }
 }

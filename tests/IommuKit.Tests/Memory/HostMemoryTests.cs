@@ -214,4 +214,51 @@ public class HostMemoryTests
             }
         }, seed: "0N0XIzNsQ0O2");
     }
+
+    // The lone-segment fast paths (a pin touching no segment, an unpin of a whole segment pinned once) must give the
+    // segments the general path gives: a pin abutting a segment of count 1 merges with it, at page 0 and at the top.
+    [Fact]
+    public void Pins_abutting_a_segment_merge_and_unpinning_a_whole_lone_segment_keeps_its_neighbours()
+    {
+        var host = new HostMemory(new PhysicalMemory(), [
+            new HostMemoryRegion(R(0, 0xf_ffff), HostMemoryPermissions.ReadWrite),
+            new HostMemoryRegion(R(0xffff_ffff_fff0_0000, ulong.MaxValue), HostMemoryPermissions.ReadWrite)]);
+        Assert.Equal(Errno.Ok, host.Pin(R(0, P - 1), write: true)); // fast: nothing near
+        Assert.Equal(Errno.Ok, host.Pin(R(P, (2 * P) - 1), write: true)); // abuts [0, P-1]: merged
+        Assert.Equal(Errno.Ok, host.Pin(R(ulong.MaxValue - P + 1, ulong.MaxValue), write: true)); // fast, at the top
+        Assert.Equal(Errno.Ok, host.Pin(R(ulong.MaxValue - (2 * P) + 1, ulong.MaxValue - P), write: true)); // merged
+        Assert.Equal([new RangeMapEntry<int>(R(0, (2 * P) - 1), 1), new RangeMapEntry<int>(R(ulong.MaxValue - (2 * P) + 1, ulong.MaxValue), 1)],
+            host.PinnedSegments);
+
+        Assert.Equal(Errno.Ok, host.Pin(R(4 * P, (5 * P) - 1), write: true));
+        Assert.Equal(Errno.Ok, host.Pin(R(2 * P, (4 * P) - 1), write: true)); // fills the hole: one segment [0, 5P-1]
+        Assert.Single(host.PinnedSegments, e => e.Range.First == 0 && e.Range.Last == (5 * P) - 1);
+        Assert.Equal(Errno.Ok, host.Pin(R(8 * P, (9 * P) - 1), write: true));
+        host.Unpin(R(8 * P, (9 * P) - 1)); // fast: a whole segment pinned once
+        Assert.Equal(7UL, host.PinnedPages);
+        Assert.Equal(7UL, host.TotalPins);
+        Assert.Equal(0, host.PinCount(8 * P));
+        Assert.Equal(2, host.PinnedSegments.Count);
+        Assert.Equal(Errno.Ok, host.Pin(R(P, (2 * P) - 1), write: true)); // count 2 in the middle: [0, 5P-1] in three
+        Assert.Equal(4, host.PinnedSegments.Count);
+        host.Unpin(R(P, (2 * P) - 1)); // back to count 1: merged again
+        Assert.Equal(2, host.PinnedSegments.Count);
+    }
+
+    [Fact]
+    public void A_warm_pin_and_unpin_of_a_lone_page_allocate_nothing()
+    {
+        HostMemory host = Default();
+        Assert.Equal(Errno.Ok, host.Pin(R(0x10_0000, 0x10_0fff), write: true));
+        host.Unpin(R(0x10_0000, 0x10_0fff));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            host.Pin(R(0x10_0000, 0x10_0fff), write: true);
+            host.Unpin(R(0x10_0000, 0x10_0fff));
+        }
+
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        Assert.Equal(0UL, host.TotalPins);
+    }
 }

@@ -284,11 +284,11 @@ public class VfioPgsizeBitmapTests
     }
 
     [Fact]
-    public void A_warm_map_unmap_round_trip_with_a_domain_allocates_no_more_than_its_record()
+    public void A_warm_map_unmap_round_trip_with_a_domain_allocates_nothing()
     {
         // The round trip of issue 6 (MAP_DMA + UNMAP_DMA of one 4K page, domain attached): pins, the domain's
-        // tables, the record map and the unmap's target list are all reused once warm; only the vfio_dma record
-        // itself (one small object, as the kernel kmallocs one) is allocated per MAP.
+        // tables, the record map, the unmap's target list and the record object itself (its slot is reused) are all
+        // reused once warm.
         var host = new HostMemory(new PhysicalMemory(), [new HostMemoryRegion(R(0x10_0000, 0x1f_ffff), HostMemoryPermissions.ReadWrite)]);
         VfioContainer c = Container(host: host);
         IommuDomain d = VfioDomainTests.Domain(host);
@@ -300,18 +300,21 @@ public class VfioPgsizeBitmapTests
         }
 
         int wrong = 0; // counted, not asserted, inside the loop: xunit's comparers allocate
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long allocated = 0; // by MAP and UNMAP only: the fault log keeps the faulted translations below
         for (int i = 0; i < 100; i++)
         {
+            long before = GC.GetAllocatedBytesForCurrentThread();
             wrong += c.Map(0x1_0000_0000, P, 0x10_0000) == Errno.Ok ? 0 : 1;
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
             wrong += d.Translate(0x1_0000_0123, DmaAccess.Read).IsOk ? 0 : 1;
+            before = GC.GetAllocatedBytesForCurrentThread();
             wrong += c.Unmap(0x1_0000_0000, P) == (Errno.Ok, P) ? 0 : 1;
+            allocated += GC.GetAllocatedBytesForCurrentThread() - before;
             wrong += d.Translate(0x1_0000_0123, DmaAccess.Read).IsOk ? 1 : 0;
         }
 
         Assert.Equal(0, wrong);
-        long perRoundTrip = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
-        Assert.True(perRoundTrip <= 96, $"{perRoundTrip} B per round trip");
+        Assert.Equal(0, allocated);
         Assert.Equal(0UL, host.PinnedPages);
     }
 }
