@@ -347,33 +347,50 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
             return; // the rest of this table is unreadable too
         }
 
+        if (level > 4)
+        {
+            // Every entry of such a table is reserved: one read and one malformed count each, nothing sent.
+            for (int k = i0; k <= i1; k++)
+            {
+                _unit.CountPteReads(1);
+                WalkEntry(page is null ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan(k * 8, 8)), k, level, shift, tableBase,
+                    first, last, read, write, ref walk);
+            }
+
+            return;
+        }
+
         ReadOnlySpan<ulong> entries = page is null ? default : MemoryMarshal.Cast<byte, ulong>(page.AsSpan(0, PhysicalMemory.PageSize));
         int i = i0;
         while (i <= i1)
         {
-            // A run of zero entries: each is read (and counted) and, not present, is an UNMAP event of its span,
-            // which matters only when UNMAPs are sent and the IOVA tree knows something there.
-            int zeros = page is null ? i1 - i + 1 : ZeroRun(entries, i, i1);
-            if (zeros != 0 && level <= 4) // above level 4 every entry is reserved: the per-entry path counts each
+            // The run of zero entries from i: each is read (and counted) and, not present, is an UNMAP event of its
+            // span, which matters only when UNMAPs are sent and the IOVA tree knows something there.
+            int next = page is null ? -1 : entries[i..(i1 + 1)].IndexOfAnyExcept(0UL);
+            int zeros = next < 0 ? i1 - i + 1 : next;
+            if (zeros != 0)
             {
-                UnmapZeroRun(i, zeros, shift, tableBase, ref walk);
+                if (walk.NotifyUnmap)
+                {
+                    UnmapZeroRun(i, zeros, shift, tableBase, ref walk);
+                }
+                else
+                {
+                    _unit.CountPteReads(zeros);
+                }
+
                 i += zeros;
-                continue;
+                if (next < 0)
+                {
+                    return;
+                }
             }
 
             _unit.CountPteReads(1);
-            ulong pte = page is null ? 0 : BitConverter.IsLittleEndian ? entries[i] : BinaryPrimitives.ReverseEndianness(entries[i]);
+            ulong pte = BitConverter.IsLittleEndian ? entries[i] : BinaryPrimitives.ReverseEndianness(entries[i]);
             WalkEntry(pte, i, level, shift, tableBase, first, last, read, write, ref walk);
             i++;
         }
-    }
-
-    // The number of zero words in entries[i..i1] from i on (0 when entries[i] is not zero).
-    private static int ZeroRun(ReadOnlySpan<ulong> entries, int i, int i1)
-    {
-        ReadOnlySpan<ulong> rest = entries[i..(i1 + 1)];
-        int next = rest.IndexOfAnyExcept(0UL);
-        return next < 0 ? rest.Length : next;
     }
 
     // Entries [i, i + count) are zero: counts their reads and sends, in order, the UNMAP of each one the IOVA tree
@@ -384,7 +401,7 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
         ulong span = 1UL << shift;
         ulong runLast = tableBase + ((ulong)(i + count) << shift) - 1;
         int done = 0;
-        while (walk.NotifyUnmap && done < count)
+        while (done < count)
         {
             ulong from = tableBase + ((ulong)(i + done) << shift);
             if (!_iovaTree.TryGetFirstOverlapping(IovaRange.FromFirstLast(from, runLast), out RangeMapEntry<IommuTlbEntry> known))
