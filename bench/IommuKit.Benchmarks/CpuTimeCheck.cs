@@ -96,7 +96,7 @@ internal static class CpuTimeCheck
         {
             var r = new ReplayBenchmarks { N = n };
             r.Setup();
-            int calls = Math.Max(5, 2_000_000 / (n + 100));
+            int calls = 300_000_000 / ((40 * n) + 1000); // about 0.3 s a round at 40 ns a mapping + 1 us: far above the CPU clock tick
             for (int round = 0; round < 3; round++)
             {
                 for (int i = 0; i < Math.Max(1, calls / 10); i++)

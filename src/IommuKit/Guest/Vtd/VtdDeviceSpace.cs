@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IommuKit.Addressing;
 using IommuKit.Iommu;
@@ -367,26 +368,31 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
             // The run of zero entries from i: each is read (and counted) and, not present, is an UNMAP event of its
             // span, which matters only when UNMAPs are sent and the IOVA tree knows something there.
             int next = page is null ? -1 : entries[i..(i1 + 1)].IndexOfAnyExcept(0UL);
-            int zeros = next < 0 ? i1 - i + 1 : next;
-            if (zeros != 0)
+            if (next < 0)
             {
                 if (walk.NotifyUnmap)
                 {
-                    UnmapZeroRun(i, zeros, shift, tableBase, ref walk);
+                    UnmapZeroRun(i, i1 - i + 1, shift, tableBase, ref walk);
                 }
                 else
                 {
-                    _unit.CountPteReads(zeros);
+                    _unit.CountPteReads(i1 - i + 1);
                 }
 
-                i += zeros;
-                if (next < 0)
-                {
-                    return;
-                }
+                return;
             }
 
-            _unit.CountPteReads(1);
+            if (walk.NotifyUnmap && next != 0)
+            {
+                UnmapZeroRun(i, next, shift, tableBase, ref walk);
+                _unit.CountPteReads(1);
+            }
+            else
+            {
+                _unit.CountPteReads(next + 1); // the zeros before it, which send nothing, and the present entry
+            }
+
+            i += next;
             ulong pte = BitConverter.IsLittleEndian ? entries[i] : BinaryPrimitives.ReverseEndianness(entries[i]);
             WalkEntry(pte, i, level, shift, tableBase, first, last, read, write, ref walk);
             i++;
@@ -422,6 +428,7 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
     }
 
     // One entry read at index i of a level table (the body of QEMU's vtd_page_walk_level loop).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void WalkEntry(ulong pte, int i, int level, int shift, ulong tableBase, ulong first, ulong last, bool read, bool write, ref WalkContext walk)
     {
         // Inside the table's coverage, which ends at or below 2^48 - 1: no overflow.
