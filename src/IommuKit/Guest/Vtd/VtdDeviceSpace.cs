@@ -419,8 +419,7 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
             int at = (int)((Math.Max(known.Range.First, from) - tableBase) >> shift);
             _unit.CountPteReads(at - (i + done) + 1);
             ulong entryFirst = tableBase + ((ulong)at << shift);
-            var entry = new IommuTlbEntry(entryFirst, 0, span - 1, Permissions.None);
-            PageWalkOne(new IommuTlbEvent(IommuNotifierFlags.Unmap, entry), ref walk);
+            PageWalkOne(IommuNotifierFlags.Unmap, entryFirst, 0, span - 1, Permissions.None, ref walk);
             done = at - i + 1;
         }
 
@@ -453,13 +452,15 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
 
         Permissions perm = (readCur ? Permissions.Read : 0) | (writeCur ? Permissions.Write : 0);
         ulong translated = perm == Permissions.None ? 0 : pte & X86SecondLevelPte.AddressMask;
-        var entry = new IommuTlbEntry(entryFirst, translated, span - 1, perm);
-        PageWalkOne(new IommuTlbEvent(perm == Permissions.None ? IommuNotifierFlags.Unmap : IommuNotifierFlags.Map, entry), ref walk);
+        PageWalkOne(perm == Permissions.None ? IommuNotifierFlags.Unmap : IommuNotifierFlags.Map, entryFirst, translated, span - 1, perm, ref walk);
     }
 
     /// <summary>The IOVA-tree dedupe of one walk event (QEMU's <c>vtd_page_walk_one</c>).</summary>
-    private void PageWalkOne(IommuTlbEvent evt, ref WalkContext walk)
+    /// <remarks>The entry comes as its fields, not as a struct: a 40-byte argument written by the caller field by
+    /// field and read back here as one vector stalls on store forwarding, on every mapping of a replay.</remarks>
+    private void PageWalkOne(IommuNotifierFlags type, ulong iova, ulong translated, ulong mask, Permissions perm, ref WalkContext walk)
     {
+        var evt = new IommuTlbEvent(type, new IommuTlbEntry(iova, translated, mask, perm));
         IovaRange range = evt.Entry.Range;
         if (evt.Type == IommuNotifierFlags.Unmap)
         {
