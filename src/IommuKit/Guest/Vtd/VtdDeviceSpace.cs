@@ -1,7 +1,11 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using IommuKit.Addressing;
 using IommuKit.Iommu;
 using IommuKit.Linux;
+using IommuKit.Memory;
 using IommuKit.MemoryMap;
 using IommuKit.PageTables;
 
@@ -329,48 +333,134 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
         }
 
         int shift = PageTableLayout.Shift(level);
-        ulong span = 1UL << shift;
 
         // tableBase <= first <= last < tableBase + 512 × span (the table's coverage), so both indices are 0..511.
         int i0 = (int)((first - tableBase) >> shift);
         int i1 = (int)((last - tableBase) >> shift);
-        for (int i = i0; i <= i1; i++)
+
+        // The table is one 4 KiB page (its address is 4 KiB aligned) and backing is page granular, so the page is
+        // either wholly readable or not at all: one lookup replaces 512 word reads. An untouched backed page reads as
+        // zeros; an unbacked one fails at its first read, which is still counted.
+        byte[]? page = _unit.GuestRam.FindPageArray(table);
+        if (page is null && !_unit.GuestRam.IsBacked(table))
         {
-            // Inside the table's coverage, which ends at or below 2^48 - 1: no overflow.
-            ulong entryFirst = tableBase + ((ulong)i << shift);
-            ulong entryLast = entryFirst + (span - 1);
-            _unit.CountPteRead();
-            if (!_unit.GuestRam.TryReadUInt64(table + ((ulong)i * 8), out ulong pte))
+            _unit.CountPteReads(1);
+            return; // the rest of this table is unreadable too
+        }
+
+        if (level > 4)
+        {
+            // Every entry of such a table is reserved: one read and one malformed count each, nothing sent.
+            for (int k = i0; k <= i1; k++)
             {
-                return; // the rest of this table is unreadable too
+                _unit.CountPteReads(1);
+                WalkEntry(page is null ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan(k * 8, 8)), k, level, shift, tableBase,
+                    first, last, read, write, ref walk);
             }
 
-            if (_unit.IsReserved(pte, level))
+            return;
+        }
+
+        ReadOnlySpan<ulong> entries = page is null ? default : MemoryMarshal.Cast<byte, ulong>(page.AsSpan(0, PhysicalMemory.PageSize));
+        int i = i0;
+        while (i <= i1)
+        {
+            // The run of zero entries from i: each is read (and counted) and, not present, is an UNMAP event of its
+            // span, which matters only when UNMAPs are sent and the IOVA tree knows something there.
+            int next = page is null ? -1 : entries[i..(i1 + 1)].IndexOfAnyExcept(0UL);
+            if (next < 0)
             {
-                _unit.CountMalformed();
-                continue;
+                if (walk.NotifyUnmap)
+                {
+                    UnmapZeroRun(i, i1 - i + 1, shift, tableBase, ref walk);
+                }
+                else
+                {
+                    _unit.CountPteReads(i1 - i + 1);
+                }
+
+                return;
             }
 
-            bool readCur = read && (pte & 1) != 0;
-            bool writeCur = write && (pte & 2) != 0;
-            bool valid = readCur || writeCur;
-            if (valid && !VtdIommu.IsLeaf(pte, level))
+            if (walk.NotifyUnmap && next != 0)
             {
-                WalkLevel(pte & X86SecondLevelPte.AddressMask, Math.Max(first, entryFirst), Math.Min(last, entryLast), level - 1, entryFirst,
-                    readCur, writeCur, ref walk);
-                continue;
+                UnmapZeroRun(i, next, shift, tableBase, ref walk);
+                _unit.CountPteReads(1);
+            }
+            else
+            {
+                _unit.CountPteReads(next + 1); // the zeros before it, which send nothing, and the present entry
             }
 
-            Permissions perm = (readCur ? Permissions.Read : 0) | (writeCur ? Permissions.Write : 0);
-            ulong translated = perm == Permissions.None ? 0 : pte & X86SecondLevelPte.AddressMask;
-            var entry = new IommuTlbEntry(entryFirst, translated, span - 1, perm);
-            PageWalkOne(new IommuTlbEvent(perm == Permissions.None ? IommuNotifierFlags.Unmap : IommuNotifierFlags.Map, entry), ref walk);
+            i += next;
+            ulong pte = BitConverter.IsLittleEndian ? entries[i] : BinaryPrimitives.ReverseEndianness(entries[i]);
+            WalkEntry(pte, i, level, shift, tableBase, first, last, read, write, ref walk);
+            i++;
         }
     }
 
-    /// <summary>The IOVA-tree dedupe of one walk event (QEMU's <c>vtd_page_walk_one</c>).</summary>
-    private void PageWalkOne(IommuTlbEvent evt, ref WalkContext walk)
+    // Entries [i, i + count) are zero: counts their reads and sends, in order, the UNMAP of each one the IOVA tree
+    // overlaps (the others are skipped by the dedupe), exactly as one event per entry would.
+    private void UnmapZeroRun(int i, int count, int shift, ulong tableBase, ref WalkContext walk)
     {
+        // All inside the table's coverage, which ends at or below 2^48 - 1: no overflow.
+        ulong span = 1UL << shift;
+        ulong runLast = tableBase + ((ulong)(i + count) << shift) - 1;
+        int done = 0;
+        while (done < count)
+        {
+            ulong from = tableBase + ((ulong)(i + done) << shift);
+            if (!_iovaTree.TryGetFirstOverlapping(IovaRange.FromFirstLast(from, runLast), out RangeMapEntry<IommuTlbEntry> known))
+            {
+                break;
+            }
+
+            // The first entry of the run the known range reaches: its span holds max(known.First, from).
+            int at = (int)((Math.Max(known.Range.First, from) - tableBase) >> shift);
+            _unit.CountPteReads(at - (i + done) + 1);
+            ulong entryFirst = tableBase + ((ulong)at << shift);
+            PageWalkOne(IommuNotifierFlags.Unmap, entryFirst, 0, span - 1, Permissions.None, ref walk);
+            done = at - i + 1;
+        }
+
+        _unit.CountPteReads(count - done);
+    }
+
+    // One entry read at index i of a level table (the body of QEMU's vtd_page_walk_level loop).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WalkEntry(ulong pte, int i, int level, int shift, ulong tableBase, ulong first, ulong last, bool read, bool write, ref WalkContext walk)
+    {
+        // Inside the table's coverage, which ends at or below 2^48 - 1: no overflow.
+        ulong span = 1UL << shift;
+        ulong entryFirst = tableBase + ((ulong)i << shift);
+        ulong entryLast = entryFirst + (span - 1);
+        if (_unit.IsReserved(pte, level))
+        {
+            _unit.CountMalformed();
+            return;
+        }
+
+        bool readCur = read && (pte & 1) != 0;
+        bool writeCur = write && (pte & 2) != 0;
+        bool valid = readCur || writeCur;
+        if (valid && !VtdIommu.IsLeaf(pte, level))
+        {
+            WalkLevel(pte & X86SecondLevelPte.AddressMask, Math.Max(first, entryFirst), Math.Min(last, entryLast), level - 1, entryFirst,
+                readCur, writeCur, ref walk);
+            return;
+        }
+
+        Permissions perm = (readCur ? Permissions.Read : 0) | (writeCur ? Permissions.Write : 0);
+        ulong translated = perm == Permissions.None ? 0 : pte & X86SecondLevelPte.AddressMask;
+        PageWalkOne(perm == Permissions.None ? IommuNotifierFlags.Unmap : IommuNotifierFlags.Map, entryFirst, translated, span - 1, perm, ref walk);
+    }
+
+    /// <summary>The IOVA-tree dedupe of one walk event (QEMU's <c>vtd_page_walk_one</c>).</summary>
+    /// <remarks>The entry comes as its fields, not as a struct: a 40-byte argument written by the caller field by
+    /// field and read back here as one vector stalls on store forwarding, on every mapping of a replay.</remarks>
+    private void PageWalkOne(IommuNotifierFlags type, ulong iova, ulong translated, ulong mask, Permissions perm, ref WalkContext walk)
+    {
+        var evt = new IommuTlbEvent(type, new IommuTlbEntry(iova, translated, mask, perm));
         IovaRange range = evt.Entry.Range;
         if (evt.Type == IommuNotifierFlags.Unmap)
         {
@@ -381,6 +471,12 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
 
             RemoveFromTree(range);
             Send(evt, ref walk);
+            return;
+        }
+
+        if (_iovaTree.TryAddLast(range, evt.Entry))
+        {
+            Send(evt, ref walk); // above everything known: nothing to dedupe (the walk ascends, so this is the usual case)
             return;
         }
 
@@ -417,13 +513,7 @@ public sealed class VtdDeviceSpace : IIommuRegionHandler
         }
     }
 
-    private void RemoveFromTree(IovaRange range)
-    {
-        while (_iovaTree.TryGetFirstOverlapping(range, out RangeMapEntry<IommuTlbEntry> e))
-        {
-            _iovaTree.Remove(e.Range);
-        }
-    }
+    private void RemoveFromTree(IovaRange range) => _iovaTree.RemoveOverlapping(range);
 
     private IommuRegistrationResult FlagChanged(IommuNotifierFlags old, IommuNotifierFlags now)
     {

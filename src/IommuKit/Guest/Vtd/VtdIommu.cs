@@ -515,7 +515,7 @@ public sealed class VtdIommu
     /// <summary>A leaf: level 1, or PS in a level-2 or level-3 entry.</summary>
     internal static bool IsLeaf(ulong pte, int level) => level == 1 || ((pte & PtePageSize) != 0 && level is 2 or 3);
 
-    internal void CountPteRead() => PteReads++;
+    internal void CountPteReads(int count) => PteReads += count;
 
     internal void CountMalformed() => MalformedEntries++;
 
