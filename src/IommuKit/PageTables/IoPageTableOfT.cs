@@ -349,12 +349,10 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     /// </summary>
     private bool TryUnmapInOneLeafTable(ulong first, ulong last, out UnmapResult result)
     {
-        var path = default(LevelPath); // path[level]: the table at that level (an inline array: no stackalloc)
         ulong tablePa = RootPa;
         int bottom = TFormat.Levels;
         for (; bottom > 1; bottom--)
         {
-            path[bottom] = tablePa;
             ulong pte = OwnEntry(tablePa, PageTableLayout.EntryIndex(first, bottom));
             PteKind kind = TFormat.Decode(pte, bottom, out ulong address, out _);
             if (kind == PteKind.NotPresent)
@@ -378,9 +376,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             int i0 = PageTableLayout.EntryIndex(first, 1);
             int i1 = PageTableLayout.EntryIndex(last, 1);
             Counters.AddWalk(TFormat.Levels, TFormat.Levels - 1 + (i1 - i0 + 1));
-            path[1] = tablePa;
-            ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, i0), i1 - i0 + 1), ref tally);
-            if (PresentCount(tablePa) > 0)
+            if (ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, i0), i1 - i0 + 1), ref tally) > 0)
             {
                 // The common case: the leaf table still holds entries, so no table on the path is empty.
                 result = new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, 0, 0);
@@ -392,18 +388,43 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             Counters.AddWalk(TFormat.Levels - bottom + 1, TFormat.Levels - bottom + 1);
         }
 
-        // Free the tables on the path that are now empty, bottom up, as the general path does after each recursion
-        // (only the deepest can have become empty; an empty one above it is a table a failed map left behind).
-        for (int level = bottom + 1; level <= TFormat.Levels && IsTableEmpty(path[level - 1]); level++)
-        {
-            WriteOwn(path[level], PageTableLayout.EntryIndex(first, level), 0);
-            Frames.FreeZeroed(path[level - 1]); // IsTableEmpty just saw all 512 entries zero
-            TablePages--;
-            tally.TablesFreed++;
-        }
-
+        tally.TablesFreed = FreeEmptyTablesOnPath(first, bottom);
         result = new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, tally.Splits, tally.TablesFreed);
         return true;
+    }
+
+    /// <summary>
+    /// After <see cref="TryUnmapInOneLeafTable"/> cleared entries in the table at level <paramref name="bottom"/> on
+    /// the path of <paramref name="iova"/> (all table entries down to it): frees the tables on that path that are now
+    /// empty, bottom up, as the general path does after each recursion (only the deepest can have become empty; an
+    /// empty one above it is a table a failed map left behind). Walks the path again (not counted: the walk that
+    /// found it was), which is cheaper than recording it on every unmap for the one in 512 that empties a table.
+    /// Returns the number of tables freed.
+    /// </summary>
+    private int FreeEmptyTablesOnPath(ulong iova, int bottom)
+    {
+        var path = default(LevelPath); // path[level]: the table at that level (an inline array: no stackalloc)
+        ulong tablePa = RootPa;
+        for (int level = TFormat.Levels; level >= bottom; level--)
+        {
+            path[level] = tablePa;
+            if (level > bottom)
+            {
+                // The first walk went through a table entry here and nothing changed it since.
+                TFormat.Decode(OwnEntry(tablePa, PageTableLayout.EntryIndex(iova, level)), level, out tablePa, out _);
+            }
+        }
+
+        int freed = 0;
+        for (int level = bottom + 1; level <= TFormat.Levels && IsTableEmpty(path[level - 1]); level++)
+        {
+            WriteOwn(path[level], PageTableLayout.EntryIndex(iova, level), 0);
+            Frames.FreeZeroed(path[level - 1]); // IsTableEmpty just saw all 512 entries zero
+            TablePages--;
+            freed++;
+        }
+
+        return freed;
     }
 
     public override void Visit<TVisitor>(IovaRange range, ref TVisitor visitor)
@@ -740,42 +761,59 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     /// with one present-count update.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ClearLeafRun(ulong tablePa, Span<ulong> run, ref UnmapTally tally)
+    private int ClearLeafRun(ulong tablePa, Span<ulong> run, ref UnmapTally tally)
     {
-        int cleared = 0;
-        int leaves = 0;
+        int cleared;
+        int leaves;
         if (AllLevel1Leaves(run))
         {
             // The common case, a run of leaves (what TryMap wrote): the same result as the loop below, in one fill.
-            run.Clear();
+            if (run.Length <= 4)
+            {
+                for (int i = 0; i < run.Length; i++)
+                {
+                    run[i] = 0; // a few stores: cheaper than the call behind Clear
+                }
+            }
+            else
+            {
+                run.Clear();
+            }
+
             cleared = run.Length;
             leaves = run.Length;
         }
-
-        for (int i = cleared; i < run.Length; i++)
+        else
         {
-            ulong pte = run[i];
-            if (pte == 0)
+            cleared = 0;
+            leaves = 0;
+            for (int i = 0; i < run.Length; i++)
             {
-                continue;
-            }
+                ulong pte = run[i];
+                if (pte == 0)
+                {
+                    continue;
+                }
 
-            PteKind kind = TFormat.Decode(pte, 1, out _, out _);
-            if (kind == PteKind.NotPresent)
-            {
-                continue;
-            }
+                PteKind kind = TFormat.Decode(pte, 1, out _, out _);
+                if (kind == PteKind.NotPresent)
+                {
+                    continue;
+                }
 
-            leaves += kind == PteKind.Leaf ? 1 : 0;
-            run[i] = 0;
-            cleared++;
+                leaves += kind == PteKind.Leaf ? 1 : 0;
+                run[i] = 0;
+                cleared++;
+            }
         }
 
         // At most 512 leaves of 4 KiB: no overflow.
         tally.Leaves += leaves;
         tally.Bytes += (ulong)leaves << PageTableLayout.PageBits;
         Counters.AddWritten(cleared);
-        PresentCount(tablePa) -= (short)cleared;
+        ref short present = ref PresentCount(tablePa);
+        present -= (short)cleared;
+        return present;
     }
 
     /// <summary>Tables a split at the end <paramref name="iova"/> of <paramref name="range"/> may need: leaf level - 1 when a huge leaf straddles it.</summary>
@@ -872,11 +910,18 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     {
         // Own tables are frames of the pool: the index is below the allocator's bump count, well inside int.
         int frame = (int)((tablePa - _poolBase) >> PageTableLayout.PageBits);
-        if (frame >= _present.Length)
+        short[] present = _present;
+        if ((uint)frame < (uint)present.Length)
         {
-            Array.Resize(ref _present, Math.Max(_present.Length * 2, frame + 1));
+            return ref present[frame];
         }
 
+        return ref GrowPresent(frame);
+    }
+
+    private ref short GrowPresent(int frame)
+    {
+        Array.Resize(ref _present, Math.Max(_present.Length * 2, frame + 1));
         return ref _present[frame];
     }
 
