@@ -163,6 +163,18 @@ public sealed class FrameAllocator
         return index < _bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pages), (nint)index) : null;
     }
 
+    /// <summary>
+    /// The frame-index → page-storage table behind <see cref="PageOf"/> and its valid length (frames handed out so
+    /// far), for a caller that looks up several frames without allocating in between (the array is replaced when the
+    /// pool grows): entry i, i &lt; <paramref name="bumped"/>, is frame <c>Pool.First + i × 4 KiB</c>'s storage or null.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte[]?[] PageTable(out ulong bumped)
+    {
+        bumped = _bumped;
+        return _pages;
+    }
+
     private bool TryIndex(ulong pa, out ulong index)
     {
         index = (pa - _poolBase) >> PhysicalMemory.PageBits;

@@ -347,13 +347,27 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     /// Returns false, having changed nothing, when a huge leaf or malformed entry sits on the path (the general path
     /// splits or clears it).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryUnmapInOneLeafTable(ulong first, ulong last, out UnmapResult result)
     {
+        // Nothing allocates during the walk, so the allocator's page index is read once (no reloads per level).
+        byte[]?[] pages = _frames.PageTable(out ulong bumped);
+        ulong poolBase = _poolBase;
         ulong tablePa = RootPa;
+        byte[]? page = null;
         int bottom = TFormat.Levels;
         for (; bottom > 1; bottom--)
         {
-            ulong pte = OwnEntry(tablePa, PageTableLayout.EntryIndex(first, bottom));
+            // A table outside our frames (only a guest's write can link one): the general path reads it.
+            ulong frame = (tablePa - poolBase) >> PageTableLayout.PageBits; // wraps above bumped when below the pool
+            page = frame < bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pages), (nint)frame) : null;
+            if (page is null)
+            {
+                result = default;
+                return false;
+            }
+
+            ulong pte = Entry(page, PageTableLayout.EntryIndex(first, bottom));
             PteKind kind = TFormat.Decode(pte, bottom, out ulong address, out _);
             if (kind == PteKind.NotPresent)
             {
@@ -375,8 +389,16 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             // The level-1 table holds [first, last] (same 2 MiB span): entries i0..i1, i0 <= i1 < 512.
             int i0 = PageTableLayout.EntryIndex(first, 1);
             int i1 = PageTableLayout.EntryIndex(last, 1);
+            ulong frame = (tablePa - poolBase) >> PageTableLayout.PageBits;
+            page = frame < bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pages), (nint)frame) : null;
+            if (page is null)
+            {
+                result = default;
+                return false;
+            }
+
             Counters.AddWalk(TFormat.Levels, TFormat.Levels - 1 + (i1 - i0 + 1));
-            if (ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, i0), i1 - i0 + 1), ref tally) > 0)
+            if (ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref Entry(page, i0), i1 - i0 + 1), ref tally) > 0)
             {
                 // The common case: the leaf table still holds entries, so no table on the path is empty.
                 result = new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, 0, 0);
@@ -880,6 +902,11 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         // The page array holds 4096 bytes = 512 entries and index & 511 < 512: in bounds.
         return ref Unsafe.Add(ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetArrayDataReference(page)), index & PageTableLayout.IndexMask);
     }
+
+    /// <summary>Entry <paramref name="index"/> (masked to 0..511) of a table page's storage (4096 bytes: in bounds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref ulong Entry(byte[] page, int index) =>
+        ref Unsafe.Add(ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetArrayDataReference(page)), index & PageTableLayout.IndexMask);
 
     private byte[] OwnTableSlow(ulong tablePa)
     {
