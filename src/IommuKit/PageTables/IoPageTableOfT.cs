@@ -229,6 +229,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     /// Same result as the general path: a huge leaf or malformed entry above the run is an overlap; a table created
     /// here is empty, so nothing below it can overlap; a failed table allocation frees the tables created so far.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryMapInOneTable(IovaRange range, ulong pa, Permissions permissions, out PageTableStatus status)
     {
         status = PageTableStatus.Ok;
@@ -248,13 +249,19 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             return false;
         }
 
+        // The allocator's page index, read again only after a table allocation (which may grow it).
+        byte[]?[] pages = _frames.PageTable(out ulong bumped);
+        ulong poolBase = _poolBase;
         ulong tablePa = RootPa;
         bool created = false;
         int level = TFormat.Levels;
+        byte[]? page;
         for (; level > leafLevel; level--)
         {
+            ulong frame = (tablePa - poolBase) >> PageTableLayout.PageBits; // wraps above bumped when below the pool
+            page = frame < bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pages), (nint)frame) : null;
             int i = PageTableLayout.EntryIndex(range.First, level);
-            ref ulong entry = ref OwnEntry(tablePa, i);
+            ref ulong entry = ref page is not null ? ref Entry(page, i) : ref OwnEntry(tablePa, i);
             ulong pte = entry;
             PteKind kind = TFormat.Decode(pte, level, out ulong address, out _);
             if (kind == PteKind.Table)
@@ -286,14 +293,17 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
             created = true;
             Counters.AddWritten();
-            entry = TFormat.MakeTable(child);
+            entry = TFormat.MakeTable(child); // entry still refers into the parent's storage: allocation moves no page
             PresentCount(tablePa) += pte == 0 ? (short)1 : (short)0;
             tablePa = child;
+            pages = _frames.PageTable(out bumped);
         }
 
         Counters.AddWalk(TFormat.Levels - leafLevel + 1, TFormat.Levels - leafLevel);
         // index + count <= 512 (checked above): the run is inside the table page.
-        Span<ulong> run = MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, index), (int)count);
+        ulong leafFrame = (tablePa - poolBase) >> PageTableLayout.PageBits;
+        page = leafFrame < bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pages), (nint)leafFrame) : null;
+        Span<ulong> run = MemoryMarshal.CreateSpan(ref page is not null ? ref Entry(page, index) : ref OwnEntry(tablePa, index), (int)count);
         if (!created)
         {
             // The slots of an existing table are checked (counted as read: one vectorised scan, or one read).
