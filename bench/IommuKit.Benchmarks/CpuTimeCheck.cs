@@ -126,11 +126,19 @@ internal static class CpuTimeCheck
         setup();
         body(); // warm up
         setup();
+        ForceFullGc(); // as BenchmarkDotNet does between iterations: earlier rounds' garbage is not collected on our time
         long start = ProcessCpuNs();
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         body();
         allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
         return ((double)(ProcessCpuNs() - start) / ops, (double)allocated / ops);
+    }
+
+    private static void ForceFullGc()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     // Thread CPU time of `calls` bodies of `ops` operations each, each after an untimed setup(), less the clock's own
