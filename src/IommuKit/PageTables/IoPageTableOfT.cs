@@ -623,11 +623,12 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     }
 
     /// <summary>
-    /// True when every entry of <paramref name="run"/>, part of a level-1 table, is a leaf (what a mapped run holds):
-    /// it can then be cleared in one fill. Vector compares over the format's present and leaf bits.
+    /// Clears the leading entries of <paramref name="run"/> (part of a level-1 table) that are leaves, four at a time
+    /// while all four are, and returns how many it cleared: all of them for a mapped run (what TryMap wrote). The
+    /// caller handles the rest entry by entry. Vector compares over the format's present and leaf bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool AllLevel1Leaves(ReadOnlySpan<ulong> run)
+    private static int ClearLeadingLevel1Leaves(Span<ulong> run)
     {
         ulong present = TFormat.Level1PresentBits;
         ulong leaf = TFormat.Level1LeafBits;
@@ -642,8 +643,10 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
                 Vector256<ulong> v = Vector256.LoadUnsafe(ref first, (nuint)i);
                 if (Vector256.EqualsAny(v & presentBits, Vector256<ulong>.Zero) || !Vector256.EqualsAll(v & leafBits, leafBits))
                 {
-                    return false;
+                    return i;
                 }
+
+                Vector256<ulong>.Zero.StoreUnsafe(ref first, (nuint)i);
             }
         }
 
@@ -652,11 +655,13 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             ulong pte = run[i];
             if ((pte & present) == 0 || (pte & leaf) != leaf)
             {
-                return false;
+                return i;
             }
+
+            run[i] = 0;
         }
 
-        return true;
+        return i;
     }
 
     private bool TryPlaceLeaf(ulong iova, ulong pa, int leafLevel, Permissions permissions, out ulong leafTablePa)
@@ -795,48 +800,27 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ClearLeafRun(ulong tablePa, Span<ulong> run, ref UnmapTally tally)
     {
-        int cleared;
-        int leaves;
-        if (AllLevel1Leaves(run))
+        // The common case, a run of leaves (what TryMap wrote), in one vectorised pass; from the first entry that is
+        // not a leaf on, entry by entry: a non-zero entry that is not present stays, a malformed one is cleared.
+        int leaves = ClearLeadingLevel1Leaves(run);
+        int cleared = leaves;
+        for (int i = leaves; i < run.Length; i++)
         {
-            // The common case, a run of leaves (what TryMap wrote): the same result as the loop below, in one fill.
-            if (run.Length <= 4)
+            ulong pte = run[i];
+            if (pte == 0)
             {
-                for (int i = 0; i < run.Length; i++)
-                {
-                    run[i] = 0; // a few stores: cheaper than the call behind Clear
-                }
-            }
-            else
-            {
-                run.Clear();
+                continue;
             }
 
-            cleared = run.Length;
-            leaves = run.Length;
-        }
-        else
-        {
-            cleared = 0;
-            leaves = 0;
-            for (int i = 0; i < run.Length; i++)
+            PteKind kind = TFormat.Decode(pte, 1, out _, out _);
+            if (kind == PteKind.NotPresent)
             {
-                ulong pte = run[i];
-                if (pte == 0)
-                {
-                    continue;
-                }
-
-                PteKind kind = TFormat.Decode(pte, 1, out _, out _);
-                if (kind == PteKind.NotPresent)
-                {
-                    continue;
-                }
-
-                leaves += kind == PteKind.Leaf ? 1 : 0;
-                run[i] = 0;
-                cleared++;
+                continue;
             }
+
+            leaves += kind == PteKind.Leaf ? 1 : 0;
+            run[i] = 0;
+            cleared++;
         }
 
         // At most 512 leaves of 4 KiB: no overflow.
