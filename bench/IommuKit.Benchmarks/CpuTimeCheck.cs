@@ -134,7 +134,7 @@ internal static class CpuTimeCheck
         return ((double)(ProcessCpuNs() - start) / ops, (double)allocated / ops);
     }
 
-    private static void ForceFullGc()
+    internal static void ForceFullGc()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();

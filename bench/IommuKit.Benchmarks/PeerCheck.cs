@@ -121,6 +121,7 @@ internal static class PeerCheck
         for (int round = 0; round < Rounds; round++)
         {
             setup();
+            CpuTimeCheck.ForceFullGc(); // as BenchmarkDotNet does between iterations
             long start = CpuTimeCheck.ProcessCpuNs(); // ns resolution (Process.TotalProcessorTime counts 10 ms ticks)
             body();
             best = Math.Min(best, (double)(CpuTimeCheck.ProcessCpuNs() - start) / ops);
