@@ -8,7 +8,7 @@ namespace IommuKit.Benchmarks;
 /// <summary>
 /// The bare page-table engine (<see cref="IoPageTable"/>, x86 second level, 4 levels), the same work io-pgtable-arm's
 /// <c>map_pages</c>/<c>unmap_pages</c> do: 1M 4K pages mapped one call each in ascending or shuffled order, unmapped
-/// ascending, and 256 × 4K mapped and unmapped in one call.
+/// ascending, and 256 × 4K mapped in one call and unmapped in one call (each measured alone, and the pair together).
 /// </summary>
 [MemoryDiagnoser]
 public class PageTableBenchmarks
@@ -22,8 +22,20 @@ public class PageTableBenchmarks
     /// <summary>Pages in one batch call.</summary>
     public const int BatchPages = 256;
 
+    /// <summary>
+    /// 256 × 4K batches per invocation of <see cref="Map256x4K"/> / <see cref="Unmap256x4K"/>: one per 2 MiB region, so
+    /// each batch fills half of its own leaf table (created by the map, freed by the unmap). 64 leaf tables stay within
+    /// the allocator's retained free frames, so neither side allocates, and within the L2 cache (256 KiB).
+    /// </summary>
+    public const int BatchRegions = 64;
+
     private const ulong Base = 0x10_0000_0000; // 64 GiB
     private const ulong Pa = 0x40_0000_0000;
+    private const ulong RegionStride = PageSizes.Size2M;
+
+    // One page kept mapped past the batch regions, in the same level-2 table: the level-2 and level-3 tables stay, so
+    // a batch map creates (and its unmap frees) exactly its leaf table, as in MapUnmap256x4K's steady state.
+    private const ulong Anchor = Base + (BatchRegions * RegionStride);
 
     private readonly ulong[] _shuffled = Shuffled(Pages, 42);
     private IoPageTable _table = null!;
@@ -47,6 +59,38 @@ public class PageTableBenchmarks
         _table = NewTable();
         MapUnmap256x4K();
         TranslateBenchmarks.Require(_table.TablePages == 1, "a batch unmap must free its tables");
+    }
+
+    /// <summary>A table for the separate batch benchmarks: only the anchor page mapped.</summary>
+    [GlobalSetup(Targets = [nameof(Map256x4K), nameof(Unmap256x4K)])]
+    public void SetupBatchRegions()
+    {
+        _table = NewTable();
+        _table.Map(IovaRange.FromStartSize(Anchor, PageSizes.Size4K), Pa, Permissions.ReadWrite);
+        MapBatchRegions();
+        TranslateBenchmarks.Require(_table.TablePages == 4 + BatchRegions, "every batch region must map into its own leaf table");
+        UnmapBatchRegions();
+        TranslateBenchmarks.Require(_table.TablePages == 4, "only the anchor's tables must stay after the batch unmaps");
+    }
+
+    /// <summary>Before each <see cref="Map256x4K"/> iteration: the batch regions unmapped (their leaf tables freed).</summary>
+    [IterationSetup(Target = nameof(Map256x4K))]
+    public void UnmapBatchRegions()
+    {
+        for (int k = 0; k < BatchRegions; k++)
+        {
+            _table.Unmap(BatchRange(k));
+        }
+    }
+
+    /// <summary>Before each <see cref="Unmap256x4K"/> iteration: every batch region mapped.</summary>
+    [IterationSetup(Target = nameof(Unmap256x4K))]
+    public void MapBatchRegions()
+    {
+        for (int k = 0; k < BatchRegions; k++)
+        {
+            _table.TryMap(BatchRange(k), Pa, Permissions.ReadWrite);
+        }
     }
 
     /// <summary>A table holding <see cref="WalkPages"/> 4K pages for the walk benchmark.</summary>
@@ -118,6 +162,37 @@ public class PageTableBenchmarks
         _table.TryMap(r, Pa, Permissions.ReadWrite);
         _table.Unmap(r);
     }
+
+    /// <summary>
+    /// One <see cref="IoPageTable.TryMap"/> of 256 × 4K per call, into <see cref="BatchRegions"/> empty 2 MiB regions
+    /// (each creates its leaf table): io-pgtable's <c>map_pages</c> with pgcount 256.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = BatchRegions)]
+    public void Map256x4K()
+    {
+        IoPageTable t = _table;
+        for (int k = 0; k < BatchRegions; k++)
+        {
+            t.TryMap(BatchRange(k), Pa, Permissions.ReadWrite);
+        }
+    }
+
+    /// <summary>
+    /// One <see cref="IoPageTable.Unmap"/> of 256 × 4K per call, from <see cref="BatchRegions"/> mapped regions (each
+    /// frees its leaf table): io-pgtable's <c>unmap_pages</c> with pgcount 256.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = BatchRegions)]
+    public void Unmap256x4K()
+    {
+        IoPageTable t = _table;
+        for (int k = 0; k < BatchRegions; k++)
+        {
+            t.Unmap(BatchRange(k));
+        }
+    }
+
+    // Region k: 256 pages at the start of the k-th 2 MiB region from Base (k < 64: far below 2^48).
+    private static IovaRange BatchRange(int k) => IovaRange.FromStartSize(Base + ((ulong)k * RegionStride), BatchPages * PageSizes.Size4K);
 
     internal static IoPageTable NewTable() =>
         IoPageTable.Create(PageTableFormat.X86SecondLevel4Level, new FrameAllocator(new PhysicalMemory()), PageSizes.Only4K);

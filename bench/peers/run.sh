@@ -73,6 +73,8 @@ function label(k) {
     if (k == "map4k_random") return "map 1x4K, random order, 1M pages (io-pgtable-arm)";
     if (k == "unmap4k_seq") return "unmap 1x4K, sequential, 1M pages (io-pgtable-arm)";
     if (k == "walk4k") return "iova_to_phys, 4-level walk, tables in cache";
+    if (k == "map256") return "map 256x4K in one call (64 empty 2M regions)";
+    if (k == "unmap256") return "unmap 256x4K in one call (64 mapped regions)";
     if (k == "mapunmap256") return "map + unmap 256x4K, one call each";
     if (k == "gtree_insert") return "range map insert at 1M (GTree)";
     if (k == "gtree_find") return "range map lookup at 1M, random (GTree)";

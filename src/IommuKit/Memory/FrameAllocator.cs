@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using IommuKit.Addressing;
@@ -12,8 +13,9 @@ namespace IommuKit.Memory;
 /// zeroed before it can be handed out again; frames are reused lowest-first so layouts are deterministic. The pool is
 /// declared as backing in the memory when the allocator is created.</para>
 /// <para>Layout (allocation-free once warm): frames are numbered from the pool base (index = (pa - base) / 4 KiB);
-/// frames below the bump index are either allocated (bit set in <c>_allocated</c>) or free (in the min-heap
-/// <c>_free</c>). A frame's page storage is created in the <see cref="PhysicalMemory"/> when it is first handed out
+/// frames below the bump index are either allocated (bit set in <c>_allocated</c>) or free (bit set in
+/// <c>_freeBits</c>; bit w of <c>_freeSummary</c> says word w of it is non-zero, so the lowest free frame is two
+/// trailing-zero counts away from <c>_summaryHint</c>, the lowest summary word that may be non-zero). A frame's page storage is created in the <see cref="PhysicalMemory"/> when it is first handed out
 /// and kept (zeroed in place) when it is freed, so the direct index <c>_pages</c> from frame index to the page's
 /// byte array stays valid: the page-table engine reads its own tables through it with a subtraction and a shift
 /// instead of a radix lookup. At most <see cref="RetainedFreeFrames"/> free frames keep their (zeroed) storage, so a
@@ -26,10 +28,13 @@ public sealed class FrameAllocator
     public static readonly IovaRange DefaultPool = IovaRange.FromStartSize(0x100_0000_0000, 64UL << 30);
 
     private readonly PhysicalMemory _memory;
-    private readonly PriorityQueue<ulong, ulong> _free = new();
     private readonly UInt128 _poolFrames;
     private readonly ulong _poolBase;
     private ulong[] _allocated = new ulong[16]; // bit i set: frame i is allocated
+    private ulong[] _freeBits = new ulong[16]; // bit i set: frame i (below the bump count) is free
+    private ulong[] _freeSummary = new ulong[1]; // bit w set: _freeBits[w] is non-zero
+    private int _summaryHint; // every summary word below it is zero
+    private int _freeCount;
     private byte[]?[] _pages = new byte[16][]; // frame index -> its page storage (allocated frames: never null)
     private ulong _bumped; // frames handed out by the bump pointer so far (< _poolFrames)
     private int _allocatedCount;
@@ -73,8 +78,9 @@ public sealed class FrameAllocator
     public ulong Allocate()
     {
         ulong index;
-        if (_free.TryDequeue(out index, out _))
+        if (_freeCount > 0)
         {
+            index = TakeLowestFree();
             if (_pages[index] is null)
             {
                 // index < bump count: inside the pool.
@@ -142,7 +148,35 @@ public sealed class FrameAllocator
             _pages[index] = null;
         }
 
-        _free.Enqueue(index, index);
+        int word = (int)(index >> 6); // index < bump count <= pool frames: the word index fits an int
+        _freeBits[word] |= 1UL << (int)(index & 63);
+        _freeSummary[word >> 6] |= 1UL << (word & 63);
+        _summaryHint = Math.Min(_summaryHint, word >> 6);
+        _freeCount++;
+    }
+
+    // The lowest free frame, taken out of the free bitmap (the caller checked _freeCount > 0): lowest-first reuse.
+    private ulong TakeLowestFree()
+    {
+        int s = _summaryHint;
+        while (_freeSummary[s] == 0)
+        {
+            s++; // a free frame exists, so a non-zero summary word does at or above the hint
+        }
+
+        _summaryHint = s;
+        int word = (s << 6) + BitOperations.TrailingZeroCount(_freeSummary[s]);
+        ulong bits = _freeBits[word];
+        ulong index = ((ulong)word << 6) + (ulong)BitOperations.TrailingZeroCount(bits);
+        bits &= bits - 1; // clear the lowest set bit
+        _freeBits[word] = bits;
+        if (bits == 0)
+        {
+            _freeSummary[s] &= ~(1UL << (word & 63));
+        }
+
+        _freeCount--;
+        return index;
     }
 
     /// <summary>True when <paramref name="pa"/> is an allocated frame.</summary>
@@ -163,6 +197,18 @@ public sealed class FrameAllocator
         return index < _bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pages), (nint)index) : null;
     }
 
+    /// <summary>
+    /// The frame-index → page-storage table behind <see cref="PageOf"/> and its valid length (frames handed out so
+    /// far), for a caller that looks up several frames without allocating in between (the array is replaced when the
+    /// pool grows): entry i, i &lt; <paramref name="bumped"/>, is frame <c>Pool.First + i × 4 KiB</c>'s storage or null.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal byte[]?[] PageTable(out ulong bumped)
+    {
+        bumped = _bumped;
+        return _pages;
+    }
+
     private bool TryIndex(ulong pa, out ulong index)
     {
         index = (pa - _poolBase) >> PhysicalMemory.PageBits;
@@ -179,6 +225,8 @@ public sealed class FrameAllocator
         if ((index >> 6) >= (ulong)_allocated.Length)
         {
             Array.Resize(ref _allocated, _allocated.Length * 2);
+            Array.Resize(ref _freeBits, _allocated.Length);
+            Array.Resize(ref _freeSummary, (_allocated.Length + 63) >> 6);
         }
     }
 }

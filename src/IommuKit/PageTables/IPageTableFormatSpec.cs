@@ -27,6 +27,18 @@ internal interface IPageTableFormatSpec
     /// <summary>True when the permissions have an encoding.</summary>
     static abstract bool CanEncode(Permissions permissions);
 
+    /// <summary>
+    /// A level-1 entry is present (<see cref="Decode"/> does not say <see cref="PteKind.NotPresent"/>) exactly when it
+    /// has one of these bits set. Lets a run of entries be tested with vector compares.
+    /// </summary>
+    static abstract ulong Level1PresentBits { get; }
+
+    /// <summary>
+    /// A present level-1 entry is a leaf (not <see cref="PteKind.Malformed"/>) exactly when it has all of these bits
+    /// set (0: every present level-1 entry is a leaf).
+    /// </summary>
+    static abstract ulong Level1LeafBits { get; }
+
     /// <summary>A non-leaf entry pointing at <paramref name="tablePa"/>.</summary>
     static abstract ulong MakeTable(ulong tablePa);
 
@@ -51,6 +63,10 @@ internal readonly struct X86SecondLevel4LevelSpec : IPageTableFormatSpec
 
     public static bool CanEncode(Permissions permissions) => X86SecondLevelSpec.CanEncode(permissions);
 
+    public static ulong Level1PresentBits => X86SecondLevelSpec.Level1PresentBits;
+
+    public static ulong Level1LeafBits => 0; // an SL-PTE with R or W set is a 4K leaf whatever its other bits
+
     public static ulong MakeTable(ulong tablePa) => X86SecondLevelPte.Table(tablePa).Raw;
 
     public static ulong MakeLeaf(ulong pa, Permissions permissions, int level) => X86SecondLevelSpec.MakeLeaf(pa, permissions, level);
@@ -69,6 +85,10 @@ internal readonly struct X86SecondLevel3LevelSpec : IPageTableFormatSpec
     public static int OutputAddressBits => X86SecondLevelPte.AddressBits;
 
     public static bool CanEncode(Permissions permissions) => X86SecondLevelSpec.CanEncode(permissions);
+
+    public static ulong Level1PresentBits => X86SecondLevelSpec.Level1PresentBits;
+
+    public static ulong Level1LeafBits => 0; // an SL-PTE with R or W set is a 4K leaf whatever its other bits
 
     public static ulong MakeTable(ulong tablePa) => X86SecondLevelPte.Table(tablePa).Raw;
 
@@ -89,6 +109,10 @@ internal readonly struct X86SecondLevel5LevelSpec : IPageTableFormatSpec
 
     public static bool CanEncode(Permissions permissions) => X86SecondLevelSpec.CanEncode(permissions);
 
+    public static ulong Level1PresentBits => X86SecondLevelSpec.Level1PresentBits;
+
+    public static ulong Level1LeafBits => 0; // an SL-PTE with R or W set is a 4K leaf whatever its other bits
+
     public static ulong MakeTable(ulong tablePa) => X86SecondLevelPte.Table(tablePa).Raw;
 
     public static ulong MakeLeaf(ulong pa, Permissions permissions, int level) => X86SecondLevelSpec.MakeLeaf(pa, permissions, level);
@@ -100,6 +124,9 @@ internal readonly struct X86SecondLevel5LevelSpec : IPageTableFormatSpec
 /// <summary>The VT-d second-level encoding shared by the 4- and 5-level formats.</summary>
 internal static class X86SecondLevelSpec
 {
+    /// <summary>R or W: an entry with neither is not present.</summary>
+    public const ulong Level1PresentBits = X86SecondLevelPte.ReadBit | X86SecondLevelPte.WriteBit;
+
     public static bool CanEncode(Permissions permissions) =>
         permissions != Permissions.None && (permissions & ~Permissions.ReadWrite) == 0;
 
@@ -143,6 +170,12 @@ internal readonly struct ArmLpae48Spec : IPageTableFormatSpec
     /// <summary>Read or read-write; write-only has no stage-1 AP encoding and is refused.</summary>
     public static bool CanEncode(Permissions permissions) =>
         permissions is Permissions.Read or Permissions.ReadWrite;
+
+    /// <summary>The valid bit.</summary>
+    public static ulong Level1PresentBits => ArmLpaePte.ValidBit;
+
+    /// <summary>A page descriptor (0b11) with the access flag: a valid entry without them is malformed at level 3.</summary>
+    public static ulong Level1LeafBits => ArmLpaePte.TableOrPage | ArmLpaePte.AccessFlagBit;
 
     public static ulong MakeTable(ulong tablePa) => ArmLpaePte.Table(tablePa).Raw;
 

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using IommuKit.Addressing;
 using IommuKit.Memory;
 
@@ -228,6 +229,7 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     /// Same result as the general path: a huge leaf or malformed entry above the run is an overlap; a table created
     /// here is empty, so nothing below it can overlap; a failed table allocation frees the tables created so far.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryMapInOneTable(IovaRange range, ulong pa, Permissions permissions, out PageTableStatus status)
     {
         status = PageTableStatus.Ok;
@@ -247,13 +249,19 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             return false;
         }
 
+        // The allocator's page index, read again only after a table allocation (which may grow it).
+        byte[]?[] pages = _frames.PageTable(out ulong bumped);
+        ulong poolBase = _poolBase;
         ulong tablePa = RootPa;
         bool created = false;
         int level = TFormat.Levels;
+        byte[]? page;
         for (; level > leafLevel; level--)
         {
+            ulong frame = (tablePa - poolBase) >> PageTableLayout.PageBits; // wraps above bumped when below the pool
+            page = frame < bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pages), (nint)frame) : null;
             int i = PageTableLayout.EntryIndex(range.First, level);
-            ref ulong entry = ref OwnEntry(tablePa, i);
+            ref ulong entry = ref page is not null ? ref Entry(page, i) : ref OwnEntry(tablePa, i);
             ulong pte = entry;
             PteKind kind = TFormat.Decode(pte, level, out ulong address, out _);
             if (kind == PteKind.Table)
@@ -285,14 +293,17 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
 
             created = true;
             Counters.AddWritten();
-            entry = TFormat.MakeTable(child);
+            entry = TFormat.MakeTable(child); // entry still refers into the parent's storage: allocation moves no page
             PresentCount(tablePa) += pte == 0 ? (short)1 : (short)0;
             tablePa = child;
+            pages = _frames.PageTable(out bumped);
         }
 
         Counters.AddWalk(TFormat.Levels - leafLevel + 1, TFormat.Levels - leafLevel);
         // index + count <= 512 (checked above): the run is inside the table page.
-        Span<ulong> run = MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, index), (int)count);
+        ulong leafFrame = (tablePa - poolBase) >> PageTableLayout.PageBits;
+        page = leafFrame < bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pages), (nint)leafFrame) : null;
+        Span<ulong> run = MemoryMarshal.CreateSpan(ref page is not null ? ref Entry(page, index) : ref OwnEntry(tablePa, index), (int)count);
         if (!created)
         {
             // The slots of an existing table are checked (counted as read: one vectorised scan, or one read).
@@ -346,15 +357,27 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     /// Returns false, having changed nothing, when a huge leaf or malformed entry sits on the path (the general path
     /// splits or clears it).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryUnmapInOneLeafTable(ulong first, ulong last, out UnmapResult result)
     {
-        var path = default(LevelPath); // path[level]: the table at that level (an inline array: no stackalloc)
+        // Nothing allocates during the walk, so the allocator's page index is read once (no reloads per level).
+        byte[]?[] pages = _frames.PageTable(out ulong bumped);
+        ulong poolBase = _poolBase;
         ulong tablePa = RootPa;
+        byte[]? page = null;
         int bottom = TFormat.Levels;
         for (; bottom > 1; bottom--)
         {
-            path[bottom] = tablePa;
-            ulong pte = OwnEntry(tablePa, PageTableLayout.EntryIndex(first, bottom));
+            // A table outside our frames (only a guest's write can link one): the general path reads it.
+            ulong frame = (tablePa - poolBase) >> PageTableLayout.PageBits; // wraps above bumped when below the pool
+            page = frame < bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pages), (nint)frame) : null;
+            if (page is null)
+            {
+                result = default;
+                return false;
+            }
+
+            ulong pte = Entry(page, PageTableLayout.EntryIndex(first, bottom));
             PteKind kind = TFormat.Decode(pte, bottom, out ulong address, out _);
             if (kind == PteKind.NotPresent)
             {
@@ -376,10 +399,16 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             // The level-1 table holds [first, last] (same 2 MiB span): entries i0..i1, i0 <= i1 < 512.
             int i0 = PageTableLayout.EntryIndex(first, 1);
             int i1 = PageTableLayout.EntryIndex(last, 1);
+            ulong frame = (tablePa - poolBase) >> PageTableLayout.PageBits;
+            page = frame < bumped ? Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pages), (nint)frame) : null;
+            if (page is null)
+            {
+                result = default;
+                return false;
+            }
+
             Counters.AddWalk(TFormat.Levels, TFormat.Levels - 1 + (i1 - i0 + 1));
-            path[1] = tablePa;
-            ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref OwnEntry(tablePa, i0), i1 - i0 + 1), ref tally);
-            if (PresentCount(tablePa) > 0)
+            if (ClearLeafRun(tablePa, MemoryMarshal.CreateSpan(ref Entry(page, i0), i1 - i0 + 1), ref tally) > 0)
             {
                 // The common case: the leaf table still holds entries, so no table on the path is empty.
                 result = new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, 0, 0);
@@ -391,18 +420,43 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
             Counters.AddWalk(TFormat.Levels - bottom + 1, TFormat.Levels - bottom + 1);
         }
 
-        // Free the tables on the path that are now empty, bottom up, as the general path does after each recursion
-        // (only the deepest can have become empty; an empty one above it is a table a failed map left behind).
-        for (int level = bottom + 1; level <= TFormat.Levels && IsTableEmpty(path[level - 1]); level++)
-        {
-            WriteOwn(path[level], PageTableLayout.EntryIndex(first, level), 0);
-            Frames.FreeZeroed(path[level - 1]); // IsTableEmpty just saw all 512 entries zero
-            TablePages--;
-            tally.TablesFreed++;
-        }
-
+        tally.TablesFreed = FreeEmptyTablesOnPath(first, bottom);
         result = new UnmapResult(PageTableStatus.Ok, tally.Bytes, tally.Leaves, tally.Splits, tally.TablesFreed);
         return true;
+    }
+
+    /// <summary>
+    /// After <see cref="TryUnmapInOneLeafTable"/> cleared entries in the table at level <paramref name="bottom"/> on
+    /// the path of <paramref name="iova"/> (all table entries down to it): frees the tables on that path that are now
+    /// empty, bottom up, as the general path does after each recursion (only the deepest can have become empty; an
+    /// empty one above it is a table a failed map left behind). Walks the path again (not counted: the walk that
+    /// found it was), which is cheaper than recording it on every unmap for the one in 512 that empties a table.
+    /// Returns the number of tables freed.
+    /// </summary>
+    private int FreeEmptyTablesOnPath(ulong iova, int bottom)
+    {
+        var path = default(LevelPath); // path[level]: the table at that level (an inline array: no stackalloc)
+        ulong tablePa = RootPa;
+        for (int level = TFormat.Levels; level >= bottom; level--)
+        {
+            path[level] = tablePa;
+            if (level > bottom)
+            {
+                // The first walk went through a table entry here and nothing changed it since.
+                TFormat.Decode(OwnEntry(tablePa, PageTableLayout.EntryIndex(iova, level)), level, out tablePa, out _);
+            }
+        }
+
+        int freed = 0;
+        for (int level = bottom + 1; level <= TFormat.Levels && IsTableEmpty(path[level - 1]); level++)
+        {
+            WriteOwn(path[level], PageTableLayout.EntryIndex(iova, level), 0);
+            Frames.FreeZeroed(path[level - 1]); // IsTableEmpty just saw all 512 entries zero
+            TablePages--;
+            freed++;
+        }
+
+        return freed;
     }
 
     public override void Visit<TVisitor>(IovaRange range, ref TVisitor visitor)
@@ -544,11 +598,70 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     private static void WriteLeafRun(Span<ulong> run, ulong pa, ulong size, Permissions permissions, int leafLevel)
     {
         ulong pte = TFormat.MakeLeaf(pa, permissions, leafLevel);
-        for (int j = 0; j < run.Length; j++)
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated && run.Length >= 2 * Vector256<ulong>.Count)
+        {
+            // Four leaves per store: lane k holds pte + k × size, and every lane steps by 4 × size. The run is at most
+            // 512 entries, so 4 × size and every sum stay inside the checked output range, as in the scalar loop.
+            ref ulong first = ref MemoryMarshal.GetReference(run);
+            Vector256<ulong> step = Vector256.Create(4 * size);
+            Vector256<ulong> leaves = Vector256.Create(pte) + Vector256.Create(0, size, 2 * size, 3 * size);
+            for (; j <= run.Length - Vector256<ulong>.Count; j += Vector256<ulong>.Count)
+            {
+                leaves.StoreUnsafe(ref first, (nuint)j);
+                leaves += step;
+            }
+
+            pte += (ulong)j * size;
+        }
+
+        for (; j < run.Length; j++)
         {
             run[j] = pte;
             pte += size;
         }
+    }
+
+    /// <summary>
+    /// Clears the leading entries of <paramref name="run"/> (part of a level-1 table) that are leaves, four at a time
+    /// while all four are, and returns how many it cleared: all of them for a mapped run (what TryMap wrote). The
+    /// caller handles the rest entry by entry. Vector compares over the format's present and leaf bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ClearLeadingLevel1Leaves(Span<ulong> run)
+    {
+        ulong present = TFormat.Level1PresentBits;
+        ulong leaf = TFormat.Level1LeafBits;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && run.Length >= Vector256<ulong>.Count)
+        {
+            ref ulong first = ref MemoryMarshal.GetReference(run);
+            Vector256<ulong> presentBits = Vector256.Create(present);
+            Vector256<ulong> leafBits = Vector256.Create(leaf);
+            for (; i <= run.Length - Vector256<ulong>.Count; i += Vector256<ulong>.Count)
+            {
+                Vector256<ulong> v = Vector256.LoadUnsafe(ref first, (nuint)i);
+                if (Vector256.EqualsAny(v & presentBits, Vector256<ulong>.Zero) || !Vector256.EqualsAll(v & leafBits, leafBits))
+                {
+                    return i;
+                }
+
+                Vector256<ulong>.Zero.StoreUnsafe(ref first, (nuint)i);
+            }
+        }
+
+        for (; i < run.Length; i++)
+        {
+            ulong pte = run[i];
+            if ((pte & present) == 0 || (pte & leaf) != leaf)
+            {
+                return i;
+            }
+
+            run[i] = 0;
+        }
+
+        return i;
     }
 
     private bool TryPlaceLeaf(ulong iova, ulong pa, int leafLevel, Permissions permissions, out ulong leafTablePa)
@@ -685,11 +798,13 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     /// with one present-count update.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ClearLeafRun(ulong tablePa, Span<ulong> run, ref UnmapTally tally)
+    private int ClearLeafRun(ulong tablePa, Span<ulong> run, ref UnmapTally tally)
     {
-        int cleared = 0;
-        int leaves = 0;
-        for (int i = 0; i < run.Length; i++)
+        // The common case, a run of leaves (what TryMap wrote), in one vectorised pass; from the first entry that is
+        // not a leaf on, entry by entry: a non-zero entry that is not present stays, a malformed one is cleared.
+        int leaves = ClearLeadingLevel1Leaves(run);
+        int cleared = leaves;
+        for (int i = leaves; i < run.Length; i++)
         {
             ulong pte = run[i];
             if (pte == 0)
@@ -712,7 +827,9 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         tally.Leaves += leaves;
         tally.Bytes += (ulong)leaves << PageTableLayout.PageBits;
         Counters.AddWritten(cleared);
-        PresentCount(tablePa) -= (short)cleared;
+        ref short present = ref PresentCount(tablePa);
+        present -= (short)cleared;
+        return present;
     }
 
     /// <summary>Tables a split at the end <paramref name="iova"/> of <paramref name="range"/> may need: leaf level - 1 when a huge leaf straddles it.</summary>
@@ -780,6 +897,11 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
         return ref Unsafe.Add(ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetArrayDataReference(page)), index & PageTableLayout.IndexMask);
     }
 
+    /// <summary>Entry <paramref name="index"/> (masked to 0..511) of a table page's storage (4096 bytes: in bounds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref ulong Entry(byte[] page, int index) =>
+        ref Unsafe.Add(ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetArrayDataReference(page)), index & PageTableLayout.IndexMask);
+
     private byte[] OwnTableSlow(ulong tablePa)
     {
         if (!_memory.IsBacked(tablePa))
@@ -809,11 +931,18 @@ internal sealed class IoPageTable<TFormat> : IoPageTable
     {
         // Own tables are frames of the pool: the index is below the allocator's bump count, well inside int.
         int frame = (int)((tablePa - _poolBase) >> PageTableLayout.PageBits);
-        if (frame >= _present.Length)
+        short[] present = _present;
+        if ((uint)frame < (uint)present.Length)
         {
-            Array.Resize(ref _present, Math.Max(_present.Length * 2, frame + 1));
+            return ref present[frame];
         }
 
+        return ref GrowPresent(frame);
+    }
+
+    private ref short GrowPresent(int frame)
+    {
+        Array.Resize(ref _present, Math.Max(_present.Length * 2, frame + 1));
         return ref _present[frame];
     }
 

@@ -347,6 +347,71 @@ public abstract class PageTableConformanceTests
         Assert.Equal(PaBase + G1 + M2, t.Translate((2 * G1) + M2).Pa);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(7)]
+    [InlineData(9)]
+    [InlineData(255)]
+    [InlineData(511)]
+    public void Runs_of_any_length_in_one_leaf_table_map_and_unmap_page_by_page(int pages)
+    {
+        // Runs written and cleared four entries at a time plus a tail: every length must land exactly.
+        IoPageTable t = NewTable(PageSizes.Only4K);
+        IovaRange run = IovaRange.FromStartSize(M2 + K4, (ulong)pages * K4); // from index 1 of the leaf table
+        t.Map(run, PaBase, Permissions.ReadWrite);
+        Assert.False(t.Translate(M2).IsPresent);
+        for (ulong i = 0; i < (ulong)pages; i++)
+        {
+            Assert.Equal(PaBase + (i * K4), t.Translate(M2 + K4 + (i * K4)).Pa);
+        }
+
+        Assert.False(t.Translate(run.Last + 1).IsPresent);
+        UnmapResult r = t.Unmap(run);
+        Assert.Equal((pages, (UInt128)pages * K4, 1), (r.LeavesCleared, r.BytesUnmapped, r.TablesFreed - ExpectedLevels + 2));
+        Assert.Equal(1, t.TablePages);
+    }
+
+    [Fact]
+    public void Batch_unmap_clears_leaves_and_malformed_entries_and_keeps_non_present_ones()
+    {
+        // A guest wrote into a mapped run: a non-zero entry that is not present (R/W clear on VT-d, valid clear on
+        // ARM) must stay, as the entry-by-entry rule leaves it; 0x2001 is a read-only leaf on VT-d and a reserved
+        // (malformed) descriptor at ARM level 3: cleared either way, counted as a leaf only on VT-d.
+        IoPageTable t = NewTable(PageSizes.Only4K);
+        IovaRange batch = IovaRange.FromStartSize(M2, 256 * K4);
+        t.Map(batch, PaBase, Permissions.ReadWrite);
+        ulong leafTable = LeafTableOf(t, M2);
+        t.Memory.WriteUInt64(leafTable + (10 * 8), 0x1000);
+        t.Memory.WriteUInt64(leafTable + (20 * 8), 0x2001);
+        t.Memory.WriteUInt64(leafTable + (300 * 8), 0x3000); // outside the run
+
+        UnmapResult r = t.Unmap(batch);
+        int leaves = Format == PageTableFormat.ArmLpae48 ? 254 : 255;
+        Assert.Equal((leaves, (UInt128)(ulong)leaves * K4, 0), (r.LeavesCleared, r.BytesUnmapped, r.TablesFreed));
+        Assert.Equal(0x1000UL, t.Memory.ReadUInt64(leafTable + (10 * 8)));
+        Assert.Equal(0UL, t.Memory.ReadUInt64(leafTable + (20 * 8)));
+        Assert.Equal(0x3000UL, t.Memory.ReadUInt64(leafTable + (300 * 8)));
+        Assert.Equal(0UL, t.Memory.ReadUInt64(leafTable));
+        Assert.Equal(0UL, t.Memory.ReadUInt64(leafTable + (255 * 8)));
+        Assert.Empty(t.Leaves(IovaRange.Full));
+    }
+
+    // The level-1 table holding iova's entry, followed from the root through table entries (bits 12..47 hold the
+    // next table in both formats for pool addresses).
+    private static ulong LeafTableOf(IoPageTable t, ulong iova)
+    {
+        ulong table = t.RootPa;
+        for (int level = t.Levels; level > 1; level--)
+        {
+            Assert.True(t.TryReadEntry(table, PageTableLayout.EntryIndex(iova, level), out ulong pte));
+            table = pte & 0x0000_ffff_ffff_f000;
+        }
+
+        return table;
+    }
+
     [Fact]
     public void Unmap_of_unmapped_space_is_0_bytes_and_allocates_nothing()
     {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using CsCheck;
 using IommuKit.PageTables;
 
 namespace IommuKit.Tests.PageTables;
@@ -62,5 +63,29 @@ public class PageTableFormatsTests
         Assert.Equal(0x8000_0000UL | 0b01 | (1UL << 10) | (3UL << 8) | (1UL << 6) | (1UL << 7), arm.Raw);
         Assert.Equal(Permissions.Read, arm.Permissions);
         Assert.True(ArmLpaePte.Table(0x5000).IsTableOrPage);
+    }
+
+    [Fact]
+    public void Level1_present_and_leaf_bits_agree_with_decode_for_every_format()
+    {
+        // The vectorised run checks of the engine test these bits instead of decoding each entry.
+        Gen.Select(Gen.ULong, Gen.UInt[0, 0xfff], Gen.Bool, (high, low, zeroHigh) => (zeroHigh ? 0 : high & ~0xfffUL) | low)
+            .Sample(pte =>
+            {
+                Check<X86SecondLevel3LevelSpec>(pte);
+                Check<X86SecondLevel4LevelSpec>(pte);
+                Check<X86SecondLevel5LevelSpec>(pte);
+                Check<ArmLpae48Spec>(pte);
+            }, seed: "0N0XIzNsQ0O2", iter: 20_000, threads: 1);
+    }
+
+    private static void Check<TFormat>(ulong pte)
+        where TFormat : struct, IPageTableFormatSpec
+    {
+        PteKind kind = TFormat.Decode(pte, 1, out _, out _);
+        bool present = (pte & TFormat.Level1PresentBits) != 0;
+        bool leaf = present && (pte & TFormat.Level1LeafBits) == TFormat.Level1LeafBits;
+        Assert.Equal(kind != PteKind.NotPresent, present);
+        Assert.Equal(kind == PteKind.Leaf, leaf);
     }
 }
