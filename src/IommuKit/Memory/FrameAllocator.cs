@@ -15,10 +15,10 @@ namespace IommuKit.Memory;
 /// <para>Layout (allocation-free once warm): frames are numbered from the pool base (index = (pa - base) / 4 KiB);
 /// frames below the bump index are either allocated (bit set in <c>_allocated</c>) or free (bit set in
 /// <c>_freeBits</c>; bit w of <c>_freeSummary</c> says word w of it is non-zero, so the lowest free frame is two
-/// trailing-zero counts away from <c>_summaryHint</c>, the lowest summary word that may be non-zero). A frame's page storage is created in the <see cref="PhysicalMemory"/> when it is first handed out
-/// and kept (zeroed in place) when it is freed, so the direct index <c>_pages</c> from frame index to the page's
-/// byte array stays valid: the page-table engine reads its own tables through it with a subtraction and a shift
-/// instead of a radix lookup. At most <see cref="RetainedFreeFrames"/> free frames keep their (zeroed) storage, so a
+/// trailing-zero counts away from <c>_summaryHint</c>, the lowest summary word that may be non-zero). A frame's page
+/// storage is created in the <see cref="PhysicalMemory"/> when it is first handed out and kept (zeroed in place) when
+/// it is freed, so the direct index <c>_pages</c> from frame index to the page's byte array stays valid: the
+/// page-table engine reads its own tables through it with a subtraction and a shift instead of a radix lookup. At most <see cref="RetainedFreeFrames"/> free frames keep their (zeroed) storage, so a
 /// table page freed and re-created costs no allocation while the memory of a large table that was unmapped is given
 /// back.</para>
 /// </remarks>
