@@ -15,7 +15,7 @@ internal static class CpuTimeCheck
     {
         if (only == "replay")
         {
-            RunReplay();
+            ReplayCpuTime.Run();
             return;
         }
 
@@ -145,39 +145,6 @@ internal static class CpuTimeCheck
             double ns = (process.TotalProcessorTime - start).TotalNanoseconds / u.P;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{"UnmapAll64K",-12} {ns,10:F2} ns/op (CPU time)  {(double)allocated / u.P,8:F2} B/op (round {round})"));
-        }
-    }
-
-    /// <summary>The replay row of issue 6: one VT-d replay of N guest mappings, per replay and per mapping, with bytes allocated.</summary>
-    private static void RunReplay()
-    {
-        foreach (int n in (int[])[1, 1_000, 100_000])
-        {
-            var r = new ReplayBenchmarks { N = n };
-            r.Setup();
-            int calls = 300_000_000 / ((40 * n) + 1000); // about 0.3 s a round at 40 ns a mapping + 1 us: far above the CPU clock tick
-            for (int round = 0; round < 3; round++)
-            {
-                for (int i = 0; i < Math.Max(1, calls / 10); i++)
-                {
-                    r.Replay(); // warm up and tier up
-                }
-
-                var process = Process.GetCurrentProcess();
-                process.Refresh();
-                TimeSpan start = process.TotalProcessorTime;
-                long allocated = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < calls; i++)
-                {
-                    r.Replay();
-                }
-
-                allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-                process.Refresh();
-                double ns = (process.TotalProcessorTime - start).TotalNanoseconds / calls;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Replay N={n,-7} {ns / 1000,10:F2} us/replay {ns / n,8:F1} ns/mapping (CPU time)  {(double)allocated / calls,10:F0} B/replay"));
-            }
         }
     }
 
