@@ -9,9 +9,10 @@ public sealed class BenchCommandTests
 {
     private static readonly string[] Operations =
     [
-        "translate, IOTLB hit", "translate by 4-level walk", "map 1x4K sequential", "unmap 1x4K sequential",
-        "map + unmap 256x4K", "record lookup", "first-fit gap search", "IOAS_MAP auto + UNMAP", "reverse lookup",
-        "type1 MAP_DMA + UNMAP_DMA", "type1 unmap-all",
+        "translate, IOTLB hit", "translate by 4-level walk", "map 1x4K sequential", "map 1x4K random order",
+        "unmap 1x4K sequential", "map 256x4K, one call", "unmap 256x4K, one call", "record lookup",
+        "first-fit gap search", "IOAS_MAP auto + UNMAP", "reverse lookup", "type1 MAP_DMA + UNMAP_DMA",
+        "type1 unmap-all spread", "type1 unmap-all dense", "visit of the full space", "VT-d replay of the full space",
     ];
 
     private static (int Exit, string Output, string Error) Run(params string[] args)
