@@ -126,25 +126,48 @@ internal static class CpuTimeCheck
         RunUnmapAll();
     }
 
-    /// <summary>Type1 unmap-all of P = 65536 spread 4K mappings (the mapping is setup, not timed), five rounds (the
-    /// first ones warm up and tier up the unmap path).</summary>
+    /// <summary>
+    /// Type1 unmap-all of P = 1, 1024 and 65536 4K mappings, dense and spread (the mapping is setup, not timed): the
+    /// median and minimum of many warm single calls on the high-resolution clock, after a warm-up pass that brings
+    /// the map and unmap paths to tier-1 code. One call per measurement, as in <see cref="UnmapAllBenchmarks"/>,
+    /// whose 3-iteration short job gives error bars wider than the small-P means.
+    /// </summary>
     public static void RunUnmapAll()
     {
-        var u = new UnmapAllBenchmarks { P = 65_536 };
-        var process = Process.GetCurrentProcess();
-        for (int round = 0; round < 5; round++)
+        foreach (bool measured in (bool[])[false, true])
         {
-            u.Setup();
-            GC.Collect();
-            process.Refresh();
-            TimeSpan start = process.TotalProcessorTime;
-            long allocated = GC.GetAllocatedBytesForCurrentThread();
-            u.UnmapAll();
-            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-            process.Refresh();
-            double ns = (process.TotalProcessorTime - start).TotalNanoseconds / u.P;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{"UnmapAll64K",-12} {ns,10:F2} ns/op (CPU time)  {(double)allocated / u.P,8:F2} B/op (round {round})"));
+            foreach (bool spread in (bool[])[false, true])
+            {
+                foreach (int p in (int[])[1, 1_024, 65_536])
+                {
+                    var u = new UnmapAllBenchmarks { P = p, Spread = spread };
+                    int calls = measured ? Math.Max(9, 2_000_000 / (p + 200)) : Math.Max(2, 200_000 / (p + 200));
+                    var times = new double[calls];
+                    long allocated = 0;
+                    for (int i = 0; i < calls; i++)
+                    {
+                        u.Setup();
+                        if (p >= 1_024)
+                        {
+                            ForceFullGc(); // as BenchmarkDotNet does before each iteration: the setup's garbage is not collected on our time
+                        }
+
+                        long before = GC.GetAllocatedBytesForCurrentThread();
+                        long start = Stopwatch.GetTimestamp();
+                        u.UnmapAll();
+                        times[i] = (Stopwatch.GetTimestamp() - start) * 1e9 / Stopwatch.Frequency; // raw ticks: a TimeSpan would round to 100 ns
+                        allocated += GC.GetAllocatedBytesForCurrentThread() - before;
+                    }
+
+                    if (measured)
+                    {
+                        Array.Sort(times);
+                        double median = times[calls / 2];
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"UnmapAll P={p,-6} {(spread ? "spread" : "dense"),-6} median {median,12:F0} ns  min {times[0],12:F0} ns  {median / p,8:F1} ns/mapping  target {(50.0 * p) + 1000,10:F0} ns  {(double)allocated / calls / p,6:F2} B/mapping ({calls} calls)"));
+                    }
+                }
+            }
         }
     }
 

@@ -27,4 +27,15 @@ internal interface IVfioDomain
 
     /// <summary>Unmaps <paramref name="iova"/> and invalidates any IOTLB entries for it before returning.</summary>
     void UnmapAndFlush(IovaRange iova);
+
+    /// <summary>Starts a run of calls from one container operation (a domain may then hold its writer state once
+    /// for all of them); ended by <see cref="EndBatch"/>, also when a call throws.</summary>
+    void BeginBatch()
+    {
+    }
+
+    /// <summary>Ends what <see cref="BeginBatch"/> started.</summary>
+    void EndBatch()
+    {
+    }
 }

@@ -348,5 +348,9 @@ public sealed partial class VfioContainer
         public PageTableStatus TryMap(IovaRange iova, ulong pa, Permissions permissions) => domain.TryMap(iova, pa, permissions);
 
         public void UnmapAndFlush(IovaRange iova) => domain.UnmapAndFlush(iova);
+
+        public void BeginBatch() => domain.BeginWriteBatch();
+
+        public void EndBatch() => domain.EndWriteBatch();
     }
 }

@@ -805,49 +805,64 @@ public sealed partial class VfioContainer
         bool haveRun = false;
         ulong runFirst = 0;
         ulong runLast = 0;
-        foreach (RangeMapEntry<int> e in _dmas)
+        for (int i = 0; i < _domains.Count; i++)
         {
-            DmaRecord record = _records[e.Value];
-            unmapped += e.Range.Size; // at most 2^64 in total: the records are disjoint
-            if (record.VaddrInvalid)
-            {
-                invalid++;
-            }
-
-            if (record.PinnedVaddr is ulong va)
-            {
-                for (int i = 0; i < _domains.Count; i++)
-                {
-                    _domains[i].UnmapAndFlush(e.Range);
-                }
-
-                record.PinnedVaddr = null;
-
-                // The pinned range [va, va + size - 1] was checked not to wrap by MAP (step 4).
-                ulong vaLast = va + (ulong)(e.Range.Size - 1);
-                if (haveRun && runLast != ulong.MaxValue && va == runLast + 1)
-                {
-                    runLast = vaLast;
-                }
-                else
-                {
-                    if (haveRun)
-                    {
-                        Host.Unpin(IovaRange.FromFirstLast(runFirst, runLast));
-                    }
-
-                    haveRun = true;
-                    runFirst = va;
-                    runLast = vaLast;
-                }
-            }
-
-            ReleaseRecordSlot(e.Value);
+            _domains[i].BeginBatch();
         }
 
-        if (haveRun)
+        try
         {
-            Host.Unpin(IovaRange.FromFirstLast(runFirst, runLast));
+            foreach (RangeMapEntry<int> e in _dmas)
+            {
+                DmaRecord record = _records[e.Value];
+                unmapped += e.Range.Size; // at most 2^64 in total: the records are disjoint
+                if (record.VaddrInvalid)
+                {
+                    invalid++;
+                }
+
+                if (record.PinnedVaddr is ulong va)
+                {
+                    for (int i = 0; i < _domains.Count; i++)
+                    {
+                        _domains[i].UnmapAndFlush(e.Range);
+                    }
+
+                    record.PinnedVaddr = null;
+
+                    // The pinned range [va, va + size - 1] was checked not to wrap by MAP (step 4).
+                    ulong vaLast = va + (ulong)(e.Range.Size - 1);
+                    if (haveRun && runLast != ulong.MaxValue && va == runLast + 1)
+                    {
+                        runLast = vaLast;
+                    }
+                    else
+                    {
+                        if (haveRun)
+                        {
+                            Host.Unpin(IovaRange.FromFirstLast(runFirst, runLast));
+                        }
+
+                        haveRun = true;
+                        runFirst = va;
+                        runLast = vaLast;
+                    }
+                }
+
+                ReleaseRecordSlot(e.Value);
+            }
+
+            if (haveRun)
+            {
+                Host.Unpin(IovaRange.FromFirstLast(runFirst, runLast));
+            }
+        }
+        finally
+        {
+            for (int i = _domains.Count - 1; i >= 0; i--)
+            {
+                _domains[i].EndBatch();
+            }
         }
 
         // Every record left _dmas: the vaddr index held exactly the valid ones among them (lost records are never

@@ -58,6 +58,9 @@ public class VfioUnmapAllTests
 
         Assert.Equal((UInt128)records * P, bytes);
         Assert.Equal(expected, domain.Unmapped);
+        Assert.Equal(1, domain.Batches); // one batch around all of them: the domain's writer state is taken once
+        Assert.Equal(records, domain.UnmappedInBatch);
+        Assert.False(domain.InBatch);
         Assert.Equal(0, c.VaddrIndex.NodesVisited);
         Assert.Equal(0, c.VaddrIndex.Count);
         Assert.Equal(0, c.MappingCount);
@@ -95,6 +98,40 @@ public class VfioUnmapAllTests
         Assert.Equal(0, allocated);
         Assert.Equal(1, d.PageTable.TablePages); // only the root is left
         Assert.Equal(0UL, host.PinnedPages);
+    }
+
+    [Fact]
+    public void Unmap_all_releases_the_domain_so_another_thread_translates_after_it_and_sees_every_page_gone()
+    {
+        // Unmap-all holds the IommuDomain's writer lock once for all its records (a batch); after it, a DMA thread must
+        // get the lock (not wait forever) and fault on every page, never reach a stale IOTLB entry.
+        const int records = 300;
+        var host = new HostMemory(new PhysicalMemory());
+        VfioContainer c = Container(limit: records, host: host);
+        IommuDomain d = VfioDomainTests.Domain(host);
+        Assert.Equal(Errno.Ok, c.AttachDomain(d));
+        for (int i = 0; i < records; i++)
+        {
+            Assert.Equal(Errno.Ok, c.Map(0x1_0000_0000UL + ((ulong)i * P), P, UserBase + ((ulong)i * P)));
+            Assert.True(d.Translate(0x1_0000_0000UL + ((ulong)i * P), DmaAccess.Read).IsOk); // fills the IOTLB
+        }
+
+        var u = new VfioDmaUnmap(0, 0, VfioDmaUnmapFlags.All);
+        Assert.Equal(Errno.Ok, c.UnmapDma(ref u, out UInt128 _));
+
+        int faults = 0;
+        var dma = new Thread(() =>
+        {
+            for (int i = 0; i < records; i++)
+            {
+                DmaTranslation t = d.Translate(0x1_0000_0000UL + ((ulong)i * P), DmaAccess.Read);
+                faults += !t.IsOk && t.Fault.Reason == DmaFaultReason.NotPresent ? 1 : 0;
+            }
+        });
+        dma.Start();
+        Assert.True(dma.Join(TimeSpan.FromSeconds(30)), "the DMA thread could not take the domain's lock after unmap-all");
+        Assert.Equal(records, faults);
+        Assert.Equal(1, d.PageTable.TablePages);
     }
 
     // Past 4096 records, unmap-all gives the record objects back; the container then maps, finds and unmaps as new.
@@ -262,6 +299,29 @@ public class VfioUnmapAllTests
 
         public PageTableStatus TryMap(IovaRange iova, ulong pa, Permissions permissions) => PageTableStatus.Ok;
 
-        public void UnmapAndFlush(IovaRange iova) => Unmapped.Add(iova);
+        public int Batches { get; private set; }
+
+        public bool InBatch { get; private set; }
+
+        public int UnmappedInBatch { get; private set; }
+
+        public void UnmapAndFlush(IovaRange iova)
+        {
+            Unmapped.Add(iova);
+            UnmappedInBatch += InBatch ? 1 : 0;
+        }
+
+        public void BeginBatch()
+        {
+            Assert.False(InBatch);
+            InBatch = true;
+            Batches++;
+        }
+
+        public void EndBatch()
+        {
+            Assert.True(InBatch);
+            InBatch = false;
+        }
     }
 }
