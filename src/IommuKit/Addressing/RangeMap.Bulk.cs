@@ -39,7 +39,7 @@ public sealed partial class RangeMap<T>
             dropTo = firstChunk + 1;
             if (c.Count != 0 && p.Slot == 0)
             {
-                _chunkFirsts[firstChunk] = c.Firsts[0];
+                SetChunkFirst(firstChunk, c.Firsts[0]);
             }
         }
         else
@@ -58,7 +58,7 @@ public sealed partial class RangeMap<T>
             dropTo = lastChunk + (tail.Count == 0 ? 1 : 0);
             if (tail.Count != 0)
             {
-                _chunkFirsts[lastChunk] = tail.Firsts[0];
+                SetChunkFirst(lastChunk, tail.Firsts[0]);
             }
         }
 
@@ -76,6 +76,7 @@ public sealed partial class RangeMap<T>
         Array.Copy(_chunkFirsts, dropTo, _chunkFirsts, dropFrom, move);
         Array.Clear(_chunks, _chunkCount - drop, drop);
         _chunkCount -= drop;
+        RefreshSamples(dropFrom);
         _count -= removed;
         _version++;
 

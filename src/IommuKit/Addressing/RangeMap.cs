@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace IommuKit.Addressing;
 
@@ -13,11 +14,13 @@ namespace IommuKit.Addressing;
 /// merged (one record per insert, as the kernel keeps one <c>vfio_dma</c> per MAP).</para>
 /// <para>Layout (a two-level B+-tree): an array of chunks, each a sorted array of up to <see cref="ChunkCapacity"/>
 /// entries, and beside it a contiguous <see cref="ulong"/> array of every chunk's first key (<c>_chunkFirsts[i] ==
-/// _chunks[i].Firsts[0]</c>, kept in step on every insert or removal at slot 0, split and chunk removal). A lookup is a
-/// branch-free binary search over that one array, then one over the chunk's line summary (the first key of each
-/// cache line of its keys, stored inline in the chunk object), then one inside that single line: O(log n), no
-/// allocation, no interface dispatch, and few cache lines touched. Insert and remove move at most one chunk's entries plus the chunk arrays, so costs grow with the number
-/// of entries, never with the span of the address space. Ranges may end at 2^64-1; nothing here computes an exclusive
+/// _chunks[i].Firsts[0]</c>, kept in step on every insert or removal at slot 0, split and chunk removal), with every
+/// 64th of those keys sampled into a small array kept in step the same way. A lookup is a branch-free binary search
+/// over the samples (L1-resident), then over the 64 chunk first keys after the sample found, then over the chunk's line
+/// summary (the first key of each cache line of its keys, stored inline in the chunk object), then inside that single
+/// line, with the lines of the entry's last key and value prefetched meanwhile: O(log n), no allocation, no interface
+/// dispatch, and few cache lines touched. Insert and remove move at most one chunk's entries plus the chunk arrays, so
+/// costs grow with the number of entries, never with the span of the address space. Ranges may end at 2^64-1; nothing here computes an exclusive
 /// end in 64 bits.</para>
 /// <para>Gap index (built on the first <see cref="TryFindGap"/>, maintained from then on): each chunk keeps the largest
 /// hole between two of its consecutive entries, and a max segment tree over the chunks holds, per chunk, the larger of
@@ -33,6 +36,11 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
 
     private Chunk[] _chunks = [];
     private ulong[] _chunkFirsts = [];
+
+    // Every SampleStride-th chunk first key (_samples[k] == _chunkFirsts[k * SampleStride]), kept in step with
+    // _chunkFirsts: the top-level search runs over this small array (L1-resident up to 16K chunks) and then over one
+    // run of SampleStride keys, instead of a binary search over all of _chunkFirsts (one L2 access per step).
+    private ulong[] _samples = [];
     private int _chunkCount;
     private int _count;
     private Chunk? _spare; // the last chunk that emptied, kept so a map going 0 -> 1 -> 0 entries allocates nothing
@@ -129,7 +137,7 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         {
             if (slot == 0)
             {
-                _chunkFirsts[ci] = chunk.Firsts[0];
+                SetChunkFirst(ci, chunk.Firsts[0]);
             }
 
             ChunkChanged(ci);
@@ -374,7 +382,7 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         chunk.Insert(slot, range, value);
         if (slot == 0)
         {
-            _chunkFirsts[ci] = range.First;
+            SetChunkFirst(ci, range.First);
         }
 
         ChunkChanged(ci);
@@ -395,6 +403,7 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         _chunks[index] = chunk;
         _chunkFirsts[index] = chunk.Firsts[0];
         _chunkCount++;
+        RefreshSamples(index);
 
         // A split also changed the chunk below (its upper half left): refresh its leaf too.
         GapLeavesShifted(Math.Max(0, index - 1));
@@ -412,6 +421,7 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         Array.Copy(_chunkFirsts, index + 1, _chunkFirsts, index, move);
         _chunkCount--;
         _chunks[_chunkCount] = null!;
+        RefreshSamples(index);
         GapLeavesShifted(index);
     }
 
@@ -428,11 +438,29 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
             return false;
         }
 
-        // Branch-free search for the last chunk whose first key <= address; _chunkFirsts[0] <= address holds.
+        // Branch-free search for the last chunk whose first key <= address; _chunkFirsts[0] <= address holds. First
+        // over the samples (_samples[0] == _chunkFirsts[0]), then over the SampleStride keys from the sample found.
         int steps = 1;
         ref ulong firsts = ref MemoryMarshal.GetArrayDataReference(_chunkFirsts);
         int basePos = 0;
         int len = n;
+        if (n > SampleStride)
+        {
+            ref ulong samples = ref MemoryMarshal.GetArrayDataReference(_samples);
+            int k = 0;
+            int sampleLen = (n + SampleStride - 1) / SampleStride;
+            while (sampleLen > 1)
+            {
+                int half = sampleLen >>> 1;
+                k = Unsafe.Add(ref samples, k + half) <= address ? k + half : k;
+                sampleLen -= half;
+                steps++;
+            }
+
+            basePos = k * SampleStride;
+            len = Math.Min(SampleStride, n - basePos);
+        }
+
         while (len > 1)
         {
             int half = len >>> 1;
@@ -457,6 +485,7 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
 
         ref ulong keys = ref MemoryMarshal.GetArrayDataReference(c.Firsts);
         int s = line * LineSlots;
+        PrefetchLine(c, s); // the entry's last key and value are in these lines: fetched while its first key is searched
         len = Math.Min(LineSlots, c.Count - s); // >= 1 and keys[s] <= address
         while (len > 1)
         {
@@ -470,6 +499,60 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
         chunkIndex = basePos;
         slot = s;
         return true;
+    }
+
+    // Asks the cache for the line of last keys and the line of values holding slot (line-aligned: LineSlots 8-byte
+    // keys fill one 64-byte line), so the three lines of one entry load in parallel rather than one after the other.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchLine(Chunk c, int slot)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c.Lasts), slot)));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c.Values), slot)));
+        }
+    }
+
+    /// <summary>The number of chunks (for tests of the layout).</summary>
+    internal int ChunkCount => _chunkCount;
+
+    /// <summary>True when every top-level sample equals the first key of its chunk (for tests).</summary>
+    internal bool SamplesAreCurrent()
+    {
+        for (int k = 0; k * SampleStride < _chunkCount; k++)
+        {
+            if (_samples[k] != _chunkFirsts[k * SampleStride] || _chunkFirsts[k * SampleStride] != _chunks[k * SampleStride].Firsts[0])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // Sets chunk ci's first key, and its sample when it has one.
+    private void SetChunkFirst(int ci, ulong first)
+    {
+        _chunkFirsts[ci] = first;
+        if (ci % SampleStride == 0)
+        {
+            _samples[ci / SampleStride] = first;
+        }
+    }
+
+    // Re-takes the samples of chunks from index on (after chunks were inserted or removed at index).
+    private void RefreshSamples(int index)
+    {
+        int count = (_chunkCount + SampleStride - 1) / SampleStride;
+        if (_samples.Length < count)
+        {
+            Array.Resize(ref _samples, Math.Max(count, _samples.Length * 2));
+        }
+
+        for (int k = index / SampleStride; k < count; k++)
+        {
+            _samples[k] = _chunkFirsts[k * SampleStride];
+        }
     }
 
     private bool TryLocate(ulong first, out int chunkIndex, out int slot) =>
@@ -807,6 +890,7 @@ public sealed partial class RangeMap<T> : IEnumerable<RangeMapEntry<T>>
 
     // Slots per cache line of first keys (64 bytes / 8), and lines per chunk.
     private const int LineSlots = 8;
+    private const int SampleStride = 64; // chunks per top-level sample
     private const int Lines = ChunkCapacity / LineSlots;
 
     /// <summary>The first key of each cache line of a chunk's Firsts: Summary[k] == Firsts[k * 8] for k * 8 &lt; Count.</summary>
