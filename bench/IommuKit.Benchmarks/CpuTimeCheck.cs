@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
+
+using IommuKit.Cli.Commands;
 
 namespace IommuKit.Benchmarks;
 
@@ -223,31 +224,13 @@ internal static class CpuTimeCheck
     }
 
     /// <summary>The process's CPU time, all threads (CLOCK_PROCESS_CPUTIME_ID, Linux), in ns; only differences mean anything.</summary>
-    internal static long ProcessCpuNs() => CpuNs(2);
+    internal static long ProcessCpuNs() => CpuNs(CpuClock.Process);
 
     // The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID, Linux), in nanoseconds.
-    private static long ThreadCpuNs() => CpuNs(3);
+    private static long ThreadCpuNs() => CpuNs(CpuClock.Thread);
 
-    private static long CpuNs(int clockId)
-    {
-        if (ClockGetTime(clockId, out Timespec t) != 0)
-        {
-            throw new InvalidOperationException($"clock_gettime({clockId}) failed: the page-table rows need Linux");
-        }
-
-        return (t.Seconds * 1_000_000_000) + t.Nanoseconds; // seconds of CPU time: far from overflow
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int ClockGetTime(int clockId, out Timespec time);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
+    private static long CpuNs(int clockId) =>
+        CpuClock.TryNowNs(clockId, out long ns) ? ns : throw new InvalidOperationException($"clock_gettime({clockId}) failed: the page-table rows need Linux");
 
     private static void Report(string name, int opsPerCall, int calls, Func<object> body)
     {

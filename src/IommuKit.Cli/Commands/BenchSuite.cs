@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using IommuKit.Addressing;
 using IommuKit.Guest;
 using IommuKit.Guest.Vtd;
@@ -31,9 +30,8 @@ internal readonly record struct BenchResult(string Operation, double NsPerOp, do
 /// </summary>
 internal static class BenchSuite
 {
-    private const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID on Linux
 
-    private static readonly bool UseThreadCpuTime = OperatingSystem.IsLinux() && TryThreadCpuNs(out _);
+    private static readonly bool UseThreadCpuTime = OperatingSystem.IsLinux() && CpuClock.TryNowNs(CpuClock.Thread, out _);
 
     /// <summary>The clock the rows are measured with: "thread CPU" on Linux, "wall clock" elsewhere.</summary>
     public static string ClockName => UseThreadCpuTime ? "thread CPU" : "wall clock";
@@ -114,37 +112,7 @@ internal static class BenchSuite
 
     // Nanoseconds on the suite's clock (see ClockName); only differences are meaningful.
     private static double NowNs() =>
-        UseThreadCpuTime && TryThreadCpuNs(out long ns) ? ns : Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency);
-
-    private static bool TryThreadCpuNs(out long ns)
-    {
-        ns = 0;
-        try
-        {
-            if (ClockGetTime(ClockThreadCpuTime, out Timespec t) != 0)
-            {
-                return false;
-            }
-
-            ns = (t.Seconds * 1_000_000_000) + t.Nanoseconds; // seconds of thread CPU time: far from overflow
-            return true;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            return false;
-        }
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int ClockGetTime(int clockId, out Timespec time);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
+        UseThreadCpuTime && CpuClock.TryNowNs(CpuClock.Thread, out long ns) ? ns : Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency);
 
     private static IoPageTable NewTable() =>
         IoPageTable.Create(PageTableFormat.X86SecondLevel4Level, new FrameAllocator(new PhysicalMemory()), PageSizes.Only4K);
