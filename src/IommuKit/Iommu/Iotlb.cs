@@ -205,29 +205,18 @@ public sealed class Iotlb
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool Peek(ulong iova, out int slot, out int set, out ulong pa, out Permissions permissions, out ulong leafSize)
     {
-        ulong sizes = _sizeBitmap;
-        while (sizes != 0)
+        slot = Probe(iova, out set, out int shift);
+        if (slot < 0)
         {
-            int shift = BitOperations.TrailingZeroCount(sizes);
-            sizes &= sizes - 1;
-            ulong page = iova >> shift;
-            set = (int)page & _setMask;
-            int first = _ways == 8 ? set << 3 : set * _ways; // < Entries <= 2^24 (the default shape needs no multiply)
-            int way = FindWay(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first), (page << shift) | (uint)shift | ValidBit);
-            if (way >= 0)
-            {
-                slot = first + way;
-                leafSize = 1UL << shift;
-                pa = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pas), slot) + (iova & (leafSize - 1)); // slot < Entries; offset inside the leaf
-                permissions = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_permissions), slot);
-                return true;
-            }
+            pa = leafSize = 0;
+            permissions = Permissions.None;
+            return false;
         }
 
-        slot = set = 0;
-        pa = leafSize = 0;
-        permissions = Permissions.None;
-        return false;
+        leafSize = 1UL << shift;
+        pa = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_pas), slot) + (iova & (leafSize - 1)); // slot < Entries; offset inside the leaf
+        permissions = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_permissions), slot);
+        return true;
     }
 
     /// <summary>
@@ -240,13 +229,7 @@ public sealed class Iotlb
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CountFastHit(int slot, int set, ThreadCounters? counters)
     {
-        ref SetLru lru = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lru), set); // set < Sets
-        if (lru.Mru != slot)
-        {
-            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), slot) = ++lru.Clock; // slot < Entries
-            lru.Mru = slot;
-            lru.Updates++;
-        }
+        MakeMostRecent(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lru), set), slot); // set < Sets
 
         if (counters is not null)
         {
@@ -268,12 +251,15 @@ public sealed class Iotlb
     }
 
     // Makes slot the most recently used of its set (locked callers).
-    private void Touch(int slot)
+    private void Touch(int slot) => MakeMostRecent(ref _lru[slot / _ways], slot);
+
+    // Stamps slot with its set's next clock value unless it already is the set's most recent (then nothing is written).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MakeMostRecent(ref SetLru lru, int slot)
     {
-        ref SetLru lru = ref _lru[slot / _ways];
         if (lru.Mru != slot)
         {
-            _stamps[slot] = ++lru.Clock;
+            Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_stamps), slot) = ++lru.Clock; // slot < Entries
             lru.Mru = slot;
             lru.Updates++;
         }
@@ -536,23 +522,29 @@ public sealed class Iotlb
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Find(ulong iova)
+    private int Find(ulong iova) => Probe(iova, out _, out _);
+
+    // The slot of the entry covering iova, with its set and log2 of its leaf size; -1 (set and shift 0) when none.
+    // One probe per cached leaf size, smallest first.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Probe(ulong iova, out int set, out int shift)
     {
         ulong sizes = _sizeBitmap;
         while (sizes != 0)
         {
-            int shift = BitOperations.TrailingZeroCount(sizes);
+            shift = BitOperations.TrailingZeroCount(sizes);
             sizes &= sizes - 1;
             ulong page = iova >> shift;
-            ulong key = (page << shift) | (uint)shift | ValidBit;
-            int first = ((int)page & _setMask) * _ways; // < Entries <= 2^24
-            int way = FindWay(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first), key);
+            set = (int)page & _setMask;
+            int first = _ways == 8 ? set << 3 : set * _ways; // < Entries <= 2^24 (the default shape needs no multiply)
+            int way = FindWay(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), first), (page << shift) | (uint)shift | ValidBit);
             if (way >= 0)
             {
                 return first + way;
             }
         }
 
+        set = shift = 0;
         return -1;
     }
 
